@@ -1,0 +1,181 @@
+//! `pass`: the command line of a Pass store. It talks to running devices through their control
+//! sockets, and opens databases read-only to verify and report. It never appends to a journal
+//! that another process is writing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use pass_shared::clock::SystemClock;
+use pass_shared::event::DeviceRole;
+use pass_shared::journal::{Journal, JournalOptions, verify};
+
+#[derive(Parser)]
+#[command(
+    name = "pass",
+    version,
+    about = "Pass: restaurant kitchen display and ordering — command line"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect and check store journals.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Check every hash, link and head signature of each journal, then compare the copies.
+    ///
+    /// Exit status: 0 when every chain is intact (replication lag is only reported);
+    /// 1 when a chain is broken, a fork is present, copies diverge, or a database's own origin
+    /// is behind another copy of it (its journal was cut short); 2 on a usage error.
+    Verify {
+        /// Check every event's signature, not only each head's (the head's covers its chain).
+        #[arg(long)]
+        all_signatures: bool,
+        /// Database files to check (each device's `pass.db`).
+        #[arg(required = true)]
+        dbs: Vec<PathBuf>,
+    },
+    /// Create a new, empty journal (a new origin with its own key) for a device.
+    Init {
+        db: PathBuf,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A name people recognise, e.g. "grill screen".
+        #[arg(long)]
+        name: String,
+    },
+    /// Print every event of a journal as one JSON envelope per line, ordered by origin and seq.
+    Show { db: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    KitchenScreen,
+    OrderTerminal,
+    Console,
+}
+
+impl From<Role> for DeviceRole {
+    fn from(r: Role) -> DeviceRole {
+        match r {
+            Role::KitchenScreen => DeviceRole::KitchenScreen,
+            Role::OrderTerminal => DeviceRole::OrderTerminal,
+            Role::Console => DeviceRole::Console,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PASS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pass: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Journal(JournalCommand::Verify {
+            all_signatures,
+            dbs,
+        }) => Ok(journal_verify(&dbs, all_signatures)),
+        Command::Journal(JournalCommand::Init { db, role, name }) => {
+            if db.exists() {
+                anyhow::bail!("{} already exists; a journal is created once", db.display());
+            }
+            let journal = Journal::open(
+                &db,
+                JournalOptions::new(Arc::new(SystemClock), role.into(), name),
+            )
+            .with_context(|| format!("creating {}", db.display()))?;
+            println!("created {} with origin {}", db.display(), journal.origin());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Journal(JournalCommand::Show { db }) => {
+            let report = verify::verify_db(&db, false);
+            if let Some(problem) = report.1.first() {
+                eprintln!("warning: {problem}");
+            }
+            for line in read_envelopes(&db)? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_envelopes(db: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let conn = rusqlite_open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT body, hex(prev_hash), hex(hash), hex(sig) FROM events ORDER BY origin, seq, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            r#"{{"body":{},"prev":"{}","hash":"{}","sig":"{}"}}"#,
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?.to_lowercase(),
+            r.get::<_, String>(2)?.to_lowercase(),
+            r.get::<_, String>(3)?.to_lowercase()
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn rusqlite_open(db: &std::path::Path) -> anyhow::Result<pass_shared::journal::ReadOnlyDb> {
+    pass_shared::journal::open_read_only(db).with_context(|| format!("opening {}", db.display()))
+}
+
+fn journal_verify(dbs: &[PathBuf], all_signatures: bool) -> ExitCode {
+    let report = verify::verify(dbs, all_signatures);
+    for s in &report.summaries {
+        let heads: Vec<String> = s
+            .heads
+            .iter()
+            .map(|(o, (seq, _))| format!("{o}@{seq}"))
+            .collect();
+        println!(
+            "{}: {} events, {} origins, own origin {} [{}]",
+            s.path.display(),
+            s.events,
+            s.heads.len(),
+            s.own_origin.as_deref().unwrap_or("-"),
+            heads.join(" ")
+        );
+    }
+    for (db, origin, seq, best) in &report.lag {
+        println!(
+            "LAG {}: origin {origin} at seq {seq}, another copy has {best} (replication lag, not an error)",
+            db.display()
+        );
+    }
+    for finding in &report.findings {
+        println!("{finding}");
+    }
+    if report.ok() {
+        println!("OK: every chain intact");
+        ExitCode::SUCCESS
+    } else {
+        println!("FAILED: {} problem(s)", report.findings.len());
+        ExitCode::from(1)
+    }
+}

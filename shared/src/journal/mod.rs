@@ -1,0 +1,479 @@
+//! The store journal: an append-only, hash-chained, signed log of facts, one per device,
+//! replicated to every device.
+//!
+//! One thread (the writer) owns the database connection that writes. Callers hand it events to
+//! append or envelopes to apply; it drains everything queued, does it in one transaction,
+//! commits once (`synchronous=FULL`, WAL) and only then answers each caller (group commit). A
+//! caller told "committed" can rely on it surviving a power cut.
+
+mod envelope;
+pub mod schema;
+pub mod verify;
+mod writer;
+
+pub use writer::WriterStats;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use envelope::{
+    BODY_VERSION, BodyHeader, Envelope, EnvelopeError, GENESIS_PREV, MAX_ENVELOPE_BYTES, Origin,
+    chain_hash, valid_kind,
+};
+pub use schema::{LATEST as SCHEMA_VERSION, MigrationError};
+
+use crate::clock::Clock;
+use crate::event::{DeviceRole, Event, NewEvent};
+
+/// Most requests the writer takes into one transaction.
+pub const DEFAULT_MAX_BATCH: usize = 512;
+
+/// Everything that can stop an append or an apply. Each is reported once, to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("the disk is full: nothing was written")]
+    DiskFull,
+    #[error("the database is read-only: nothing was written")]
+    ReadOnly,
+    #[error(
+        "a peer holds events up to seq {peer_seq} of this device's own origin but this journal \
+         ends at {local_seq}: catching up before writing anything new"
+    )]
+    BehindPeer { local_seq: u64, peer_seq: u64 },
+    #[error("the journal's writer has stopped")]
+    Closed,
+    #[error("{0} is not a Pass journal (no device identity)")]
+    NoIdentity(PathBuf),
+    #[error("the event could not be serialised: {0}")]
+    Serialise(String),
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("the commit failed, nothing of this batch was written: {0}")]
+    CommitFailed(String),
+}
+
+impl From<rusqlite::Error> for JournalError {
+    fn from(e: rusqlite::Error) -> JournalError {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => JournalError::DiskFull,
+            Some(ErrorCode::ReadOnly) => JournalError::ReadOnly,
+            _ => JournalError::Sqlite(e),
+        }
+    }
+}
+
+/// What this device is, written into its first event when the journal is created.
+#[derive(Debug, Clone)]
+pub struct DeviceInfo {
+    pub role: DeviceRole,
+    pub name: String,
+}
+
+/// How to open a journal.
+#[derive(Debug, Clone)]
+pub struct JournalOptions {
+    pub clock: Arc<dyn Clock>,
+    /// Used only when the database is new.
+    pub device: DeviceInfo,
+    pub max_batch: usize,
+    /// Caps the database file at this many pages (4 KiB each): a size-limited journal refuses
+    /// new events with [`JournalError::DiskFull`] instead of filling the device's disk.
+    pub max_db_pages: Option<u64>,
+}
+
+impl JournalOptions {
+    pub fn new(clock: Arc<dyn Clock>, role: DeviceRole, name: impl Into<String>) -> JournalOptions {
+        JournalOptions {
+            clock,
+            device: DeviceInfo {
+                role,
+                name: name.into(),
+            },
+            max_batch: DEFAULT_MAX_BATCH,
+            max_db_pages: None,
+        }
+    }
+}
+
+/// The highest contiguous event of one origin held here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: [u8; 32],
+}
+
+/// A local event, committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub hlc: u64,
+}
+
+/// What became of one applied envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// New here, chained and signed correctly; now part of the journal.
+    Accepted,
+    /// Already held: no effect.
+    Duplicate,
+    /// Its predecessor (or its origin's first event) has not arrived; kept until it does.
+    Held,
+    /// A second version of an (origin, seq) already held: both kept, alarm raised.
+    Fork,
+    /// Malformed, oversized, badly signed or wrongly chained: logged and kept out.
+    SetAside(String),
+}
+
+/// Totals of one apply call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub held: usize,
+    pub forks: usize,
+    pub set_aside: usize,
+    /// Held events released (accepted) because this call brought their predecessor.
+    pub released: usize,
+}
+
+impl ApplyReport {
+    fn count(&mut self, outcome: &Applied) {
+        match outcome {
+            Applied::Accepted => self.accepted += 1,
+            Applied::Duplicate => self.duplicates += 1,
+            Applied::Held => self.held += 1,
+            Applied::Fork => self.forks += 1,
+            Applied::SetAside(_) => self.set_aside += 1,
+        }
+    }
+}
+
+/// An accepted event, as a projection sees it inside the committing transaction.
+#[derive(Debug)]
+pub struct AcceptedEvent<'a> {
+    pub header: &'a BodyHeader,
+    pub envelope: &'a Envelope,
+    /// The typed event, or `None` for a kind this build does not know.
+    pub event: Option<&'a Event>,
+}
+
+/// Something derived from the journal and kept up to date in the same transaction as each
+/// accepted event (open checks, tickets, stock…). It must be rebuildable from the journal alone.
+pub trait Projector: Send {
+    fn on_event(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()>;
+}
+
+pub(crate) enum Request {
+    Append(NewEvent, mpsc::SyncSender<Result<Committed, JournalError>>),
+    Apply(
+        Vec<Vec<u8>>,
+        mpsc::SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
+    ),
+    PeerHead(Origin, u64),
+    Stop,
+}
+
+/// A device's journal. Cheap to share behind an `Arc`; every method may be called from any thread.
+pub struct Journal {
+    path: PathBuf,
+    origin: Origin,
+    requests: mpsc::Sender<Request>,
+    reader: Mutex<Connection>,
+    writer: Option<JoinHandle<()>>,
+    stats: Arc<WriterStats>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it (new origin, new key, first event) if it does
+    /// not exist yet.
+    pub fn open(path: impl AsRef<Path>, options: JournalOptions) -> Result<Journal, JournalError> {
+        Journal::open_with(path, options, Vec::new())
+    }
+
+    /// As [`Journal::open`], keeping `projectors` up to date with every accepted event.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: JournalOptions,
+        projectors: Vec<Box<dyn Projector>>,
+    ) -> Result<Journal, JournalError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let state = writer::Writer::load_or_create(conn, &options, projectors)?;
+        let origin = state.origin().clone();
+        let stats = state.stats();
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        let (requests, inbox) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || state.run(inbox))
+            .map_err(|e| JournalError::Serialise(format!("cannot start the writer thread: {e}")))?;
+        Ok(Journal {
+            path,
+            origin,
+            requests,
+            reader: Mutex::new(reader),
+            writer: Some(writer),
+            stats,
+        })
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The writer's counters (commits, events appended).
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Appends one event under this device's origin. Returns once it is committed to disk.
+    pub fn append(&self, event: &Event) -> Result<Committed, JournalError> {
+        let new = event
+            .to_new()
+            .map_err(|e| JournalError::Serialise(e.to_string()))?;
+        self.append_new(new)
+    }
+
+    /// Appends an already serialised event (kind and payload bytes).
+    pub fn append_new(&self, new: NewEvent) -> Result<Committed, JournalError> {
+        if !valid_kind(&new.kind) {
+            return Err(EnvelopeError::BadKind(new.kind).into());
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests
+            .send(Request::Append(new, reply))
+            .map_err(|_| JournalError::Closed)?;
+        answer.recv().map_err(|_| JournalError::Closed)?
+    }
+
+    /// Applies envelopes from peers or files (untrusted bytes). Idempotent.
+    pub fn apply(&self, envelopes: Vec<Vec<u8>>) -> Result<ApplyReport, JournalError> {
+        self.apply_each(envelopes).map(|(report, _)| report)
+    }
+
+    /// As [`Journal::apply`], also saying what became of each envelope, in order.
+    pub fn apply_each(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<(ApplyReport, Vec<Applied>), JournalError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.requests
+            .send(Request::Apply(envelopes, reply))
+            .map_err(|_| JournalError::Closed)?;
+        answer.recv().map_err(|_| JournalError::Closed)?
+    }
+
+    /// Records that a peer holds `origin` up to `seq`. When that is this device's own origin and
+    /// more than it holds, appends are refused until the missing events have been applied.
+    pub fn note_peer_head(&self, origin: &Origin, seq: u64) -> Result<(), JournalError> {
+        self.requests
+            .send(Request::PeerHead(origin.clone(), seq))
+            .map_err(|_| JournalError::Closed)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, JournalError> {
+        let conn = self.reader.lock().map_err(|_| JournalError::Closed)?;
+        Ok(f(&conn)?)
+    }
+
+    /// The highest contiguous event held per origin (for a forked head, the version that arrived
+    /// first).
+    pub fn heads(&self) -> Result<BTreeMap<Origin, Head>, JournalError> {
+        self.read(read_heads)
+    }
+
+    /// Events of `origin` after `after_seq`, in seq order, at most `limit` (every version of a
+    /// forked seq is included).
+    pub fn events_after(
+        &self,
+        origin: &Origin,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Envelope>, JournalError> {
+        self.read(|c| read_events(c, Some((origin, after_seq)), limit))
+    }
+
+    /// Every event, ordered by origin and seq.
+    pub fn all_events(&self) -> Result<Vec<Envelope>, JournalError> {
+        self.read(|c| read_events(c, None, usize::MAX))
+    }
+
+    /// Forks detected so far: (origin, seq).
+    pub fn forks(&self) -> Result<Vec<(Origin, u64)>, JournalError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT DISTINCT origin, seq FROM forks ORDER BY origin, seq")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (origin, seq) = row?;
+                if let Ok(o) = origin.parse() {
+                    out.push((o, u64::try_from(seq).unwrap_or(0)));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of messages set aside so far.
+    pub fn set_aside_count(&self) -> Result<u64, JournalError> {
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM set_aside", [], |r| r.get::<_, i64>(0)))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Close the read-only connection first: the writer's connection must be the last one,
+        // so that closing it checkpoints the WAL into the database file and removes the WAL.
+        if let Ok(mut reader) = self.reader.lock() {
+            if let Ok(placeholder) = Connection::open_in_memory() {
+                *reader = placeholder;
+            }
+        }
+        // The writer finishes what is queued before it stops.
+        let _ = self.requests.send(Request::Stop);
+        if let Some(handle) = self.writer.take() {
+            if handle.join().is_err() {
+                tracing::error!(path = %self.path.display(), "journal writer panicked");
+            }
+        }
+    }
+}
+
+fn blob32(v: Vec<u8>) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    if v.len() == 32 {
+        out.copy_from_slice(&v);
+    }
+    out
+}
+
+fn blob64(v: Vec<u8>) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    if v.len() == 64 {
+        out.copy_from_slice(&v);
+    }
+    out
+}
+
+pub(crate) fn read_heads(c: &Connection) -> rusqlite::Result<BTreeMap<Origin, Head>> {
+    // Events enter only once their predecessor is held, so the highest seq is contiguous.
+    let mut stmt = c.prepare_cached(
+        "SELECT e.origin, e.seq, e.hash FROM events e
+         JOIN (SELECT origin, MAX(seq) AS top FROM events GROUP BY origin) m
+           ON e.origin = m.origin AND e.seq = m.top
+         ORDER BY e.origin, e.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    let mut heads = BTreeMap::new();
+    for row in rows {
+        let (origin, seq, hash) = row?;
+        if let Ok(origin) = origin.parse::<Origin>() {
+            heads.entry(origin).or_insert(Head {
+                seq: u64::try_from(seq).unwrap_or(0),
+                hash: blob32(hash),
+            });
+        }
+    }
+    Ok(heads)
+}
+
+pub(crate) fn read_events(
+    c: &Connection,
+    from: Option<(&Origin, u64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Envelope>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, Vec<u8>, Vec<u8>, Vec<u8>)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    };
+    let rows: Vec<_> = match from {
+        Some((origin, after)) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT body, prev_hash, hash, sig FROM events WHERE origin = ?1 AND seq > ?2
+                 ORDER BY seq, id LIMIT ?3",
+            )?;
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            stmt.query_map(rusqlite::params![origin.as_str(), after, limit], map)?
+                .collect::<rusqlite::Result<_>>()?
+        }
+        None => {
+            let mut stmt = c.prepare_cached(
+                "SELECT body, prev_hash, hash, sig FROM events ORDER BY origin, seq, id LIMIT ?1",
+            )?;
+            stmt.query_map([limit], map)?
+                .collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (body, prev, hash, sig) in rows {
+        match Envelope::from_parts(body, blob32(prev), blob32(hash), blob64(sig)) {
+            Ok(env) => out.push(env),
+            Err(e) => {
+                tracing::error!(error = %e, "stored event is not valid JSON; run `pass journal verify`")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A read-only connection to a journal database (for reports and `pass` inspection).
+pub type ReadOnlyDb = Connection;
+
+/// Opens a database read-only; nothing can be written through it.
+pub fn open_read_only(path: &Path) -> rusqlite::Result<ReadOnlyDb> {
+    if !path.exists() {
+        return Err(rusqlite::Error::InvalidPath(path.to_path_buf()));
+    }
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}

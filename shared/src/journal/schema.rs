@@ -1,0 +1,145 @@
+//! Versioned migrations of a device's database. `PRAGMA user_version` records how many have
+//! been applied; each runs in its own transaction, and a database newer than this build is
+//! refused rather than guessed at. Public so tools and benchmarks build the very same schema.
+
+use rusqlite::Connection;
+
+/// Migrations in order; index + 1 is the version each one brings the database to.
+const MIGRATIONS: &[&str] = &[
+    // 1: the journal.
+    r#"
+    CREATE TABLE identity (
+        only_row    INTEGER PRIMARY KEY CHECK (only_row = 1),
+        origin      TEXT NOT NULL,
+        secret_key  BLOB NOT NULL,
+        created_ms  INTEGER NOT NULL
+    );
+    -- Every accepted event, in arrival order. (origin, seq) is unique except for forks, whose
+    -- versions are all kept.
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        origin      TEXT NOT NULL,
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        hlc         INTEGER NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        prev_hash   BLOB NOT NULL,
+        hash        BLOB NOT NULL,
+        sig         BLOB NOT NULL,
+        UNIQUE (origin, seq, hash)
+    );
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be changed'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only: events cannot be deleted'); END;
+    -- Two versions of one (origin, seq): an alarm that is never silently dropped.
+    CREATE TABLE forks (
+        id           INTEGER PRIMARY KEY,
+        origin       TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        kept_hash    BLOB NOT NULL,
+        other_hash   BLOB NOT NULL,
+        detected_ms  INTEGER NOT NULL
+    );
+    CREATE TRIGGER forks_no_update BEFORE UPDATE ON forks
+        BEGIN SELECT RAISE(ABORT, 'fork records cannot be changed'); END;
+    CREATE TRIGGER forks_no_delete BEFORE DELETE ON forks
+        BEGIN SELECT RAISE(ABORT, 'fork records cannot be deleted'); END;
+    -- Events whose predecessor has not arrived yet (not part of the journal).
+    CREATE TABLE held (
+        origin      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        hash        BLOB NOT NULL,
+        envelope    TEXT NOT NULL,
+        held_ms     INTEGER NOT NULL,
+        PRIMARY KEY (origin, seq, hash)
+    );
+    -- Messages set aside (malformed, oversized, bad signature), for a person to look at.
+    CREATE TABLE set_aside (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        reason      TEXT NOT NULL,
+        excerpt     TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "database schema version {found} is newer than this build understands ({LATEST}); upgrade Pass"
+    )]
+    TooNew { found: i64 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the database to [`LATEST`], one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > LATEST {
+        return Err(MigrationError::TooNew { found: current });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_changes_nothing_and_a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("first");
+        migrate(&mut conn).expect("second");
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, LATEST);
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .expect("bump");
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(MigrationError::TooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn triggers_refuse_update_and_delete() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        conn.execute(
+            "INSERT INTO events (origin, seq, hlc, wall_ms, kind, body, prev_hash, hash, sig)
+             VALUES ('0000000000000000', 1, 0, 0, 'k', '{}', x'00', x'01', x'02')",
+            [],
+        )
+        .expect("insert");
+        let upd = conn.execute("UPDATE events SET body = '{\"x\":1}'", []);
+        let del = conn.execute("DELETE FROM events", []);
+        assert!(
+            upd.expect_err("update refused")
+                .to_string()
+                .contains("append-only")
+        );
+        assert!(
+            del.expect_err("delete refused")
+                .to_string()
+                .contains("append-only")
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Pass's shared crate: the domain rules, the store journal and (in later modules) networking and
+//! payments. Both apps and the `pass` command line are thin shells around it.
+
+pub mod clock;
+pub mod domain;
+pub mod event;
+pub mod journal;
