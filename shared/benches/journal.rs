@@ -1,1 +1,246 @@
-fn main() {}
+//! Journal append rate against a raw rusqlite baseline, measured in the same run.
+//!
+//! Two modes, each beside its baseline:
+//! - one event per commit (one caller, each append committed alone);
+//! - group commit under 8 concurrent writers.
+//!
+//! The baseline inserts the very same rows (taken from the journal just written: same bodies,
+//! hashes and signatures) into a database with the same schema and indexes, with
+//! `synchronous=FULL` and WAL, in transactions of the same size the journal's writer used: that
+//! is, the journal's work minus serialising, hashing, signing and the hand-off between threads.
+//!
+//! `cargo bench -p pass-shared --bench journal` (PASS_BENCH_ROUNDS, PASS_BENCH_EVENTS to change
+//! the size). Prints medians over the rounds and the journal/baseline ratio (target ≥ 80%).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use pass_shared::clock::SystemClock;
+use pass_shared::event::{DeviceRole, NewEvent};
+use pass_shared::journal::{Journal, JournalOptions, schema};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+const WRITERS: usize = 8;
+
+/// A ticket-sized payload, serialised for every append as a device would.
+#[derive(Serialize)]
+struct SampleLine<'a> {
+    line: u64,
+    item: &'a str,
+    qty: u32,
+    price: &'a str,
+    modifiers: [&'a str; 2],
+    seat: u8,
+    course: u8,
+    station: &'a str,
+}
+
+#[derive(Serialize)]
+struct SampleSend<'a> {
+    check: u64,
+    ticket: u64,
+    table: &'a str,
+    server: &'a str,
+    lines: [SampleLine<'a>; 3],
+}
+
+fn sample(n: u64) -> NewEvent {
+    let line = |k: u64| SampleLine {
+        line: n * 3 + k,
+        item: "classic_burger",
+        qty: 1,
+        price: "14.50",
+        modifiers: ["medium_rare", "add_bacon"],
+        seat: 2,
+        course: 1,
+        station: "grill",
+    };
+    let send = SampleSend {
+        check: n,
+        ticket: n,
+        table: "T12",
+        server: "maria",
+        lines: [line(0), line(1), line(2)],
+    };
+    let text = serde_json::to_string(&send).expect("a plain struct serialises");
+    NewEvent {
+        kind: "items_sent".into(),
+        payload: RawValue::from_string(text).expect("valid json"),
+    }
+}
+
+fn open(dir: &Path, name: &str) -> Journal {
+    Journal::open(
+        dir.join(name),
+        JournalOptions::new(Arc::new(SystemClock), DeviceRole::OrderTerminal, "bench"),
+    )
+    .expect("open journal")
+}
+
+struct Row {
+    origin: String,
+    seq: i64,
+    hlc: i64,
+    wall_ms: i64,
+    kind: String,
+    body: String,
+    prev: Vec<u8>,
+    hash: Vec<u8>,
+    sig: Vec<u8>,
+}
+
+fn rows_of(journal: &Journal) -> Vec<Row> {
+    journal
+        .all_events()
+        .expect("read")
+        .into_iter()
+        .skip(1) // the device's first event was written at creation, not in the timed part
+        .map(|e| {
+            let h = e.header().expect("header");
+            Row {
+                origin: h.origin.to_string(),
+                seq: h.seq as i64,
+                hlc: h.hlc as i64,
+                wall_ms: h.wall_ms,
+                kind: h.kind,
+                body: e.body().to_owned(),
+                prev: e.prev().to_vec(),
+                hash: e.hash().to_vec(),
+                sig: e.sig().to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Inserts `rows` in transactions of `batch` rows; returns events per second.
+fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> f64 {
+    let mut conn = Connection::open(dir.join(name)).expect("open");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    schema::migrate(&mut conn).expect("schema");
+    let start = Instant::now();
+    for chunk in rows.chunks(batch.max(1)) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("begin");
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO events (origin, seq, hlc, wall_ms, kind, body, prev_hash, hash, sig)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .expect("prepare");
+            for r in chunk {
+                stmt.execute(params![
+                    r.origin, r.seq, r.hlc, r.wall_ms, r.kind, r.body, r.prev, r.hash, r.sig
+                ])
+                .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    rows.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for a list; nothing to run then
+    }
+    let rounds = env_or("PASS_BENCH_ROUNDS", 5);
+    let events = env_or("PASS_BENCH_EVENTS", 2_000);
+    let base = std::env::var_os("PASS_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    println!(
+        "journal append benchmark: {rounds} rounds, {events} events per mode per round, in {}",
+        base.display()
+    );
+    let (mut single_j, mut single_r, mut group_j, mut group_r, mut batches) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let dir = tempfile::tempdir_in(&base).expect("tmp");
+        // One event per commit.
+        let j = open(dir.path(), "single.db");
+        let start = Instant::now();
+        for n in 0..events as u64 {
+            j.append_new(sample(n)).expect("append");
+        }
+        single_j.push(events as f64 / start.elapsed().as_secs_f64());
+        let rows = rows_of(&j);
+        drop(j);
+        single_r.push(raw_baseline(dir.path(), "single-raw.db", &rows, 1));
+
+        // Group commit, 8 writers.
+        let j = Arc::new(open(dir.path(), "group.db"));
+        let commits_before = j.stats().commits.load(Ordering::Relaxed);
+        let per_writer = events / WRITERS;
+        let start = Instant::now();
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let j = Arc::clone(&j);
+                std::thread::spawn(move || {
+                    for n in 0..per_writer as u64 {
+                        j.append_new(sample(w as u64 * 1_000_000 + n))
+                            .expect("append");
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("writer");
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let total = (per_writer * WRITERS) as f64;
+        group_j.push(total / elapsed);
+        let commits = (j.stats().commits.load(Ordering::Relaxed) - commits_before).max(1);
+        let batch = (total / commits as f64).round().max(1.0) as usize;
+        batches.push(batch as f64);
+        let rows = rows_of(&j);
+        drop(j);
+        group_r.push(raw_baseline(dir.path(), "group-raw.db", &rows, batch));
+        println!(
+            "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s vs raw {:.0}/s (mean batch {batch})",
+            round + 1,
+            single_j[round],
+            single_r[round],
+            group_j[round],
+            group_r[round]
+        );
+    }
+    let (sj, sr, gj, gr) = (
+        median(single_j),
+        median(single_r),
+        median(group_j),
+        median(group_r),
+    );
+    println!();
+    println!("| mode | journal events/s (median) | raw rusqlite events/s (median) | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| one event per commit | {sj:.0} | {sr:.0} | {:.0}% |",
+        100.0 * sj / sr
+    );
+    println!(
+        "| group commit, {WRITERS} writers (median batch {:.0}) | {gj:.0} | {gr:.0} | {:.0}% |",
+        median(batches),
+        100.0 * gj / gr
+    );
+}

@@ -374,3 +374,15 @@ fn group_commit_answers_every_concurrent_caller_with_a_distinct_seq() {
         "concurrent appends share commits ({commits} commits for 400 events)"
     );
 }
+
+#[test]
+fn one_process_owns_a_journal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let first = device(dir.path(), "owned");
+    match Journal::open(db_path(dir.path(), "owned"), options("owned")) {
+        Err(JournalError::InUse(_)) => {}
+        other => panic!("a second owner must be refused: {other:?}"),
+    }
+    drop(first);
+    Journal::open(db_path(dir.path(), "owned"), options("owned")).expect("free again once closed");
+}

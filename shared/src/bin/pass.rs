@@ -56,6 +56,13 @@ enum JournalCommand {
     },
     /// Print every event of a journal as one JSON envelope per line, ordered by origin and seq.
     Show { db: PathBuf },
+    /// Apply envelopes (one JSON envelope per line, as `show` prints them) to a stopped device's
+    /// journal: the same checks as events from the network; duplicates change nothing.
+    Import {
+        db: PathBuf,
+        /// File of envelopes, one per line.
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,6 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("created {} with origin {}", db.display(), journal.origin());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Journal(JournalCommand::Import { db, file }) => journal_import(&db, &file),
         Command::Journal(JournalCommand::Show { db }) => {
             let report = verify::verify_db(&db, false);
             if let Some(problem) = report.1.first() {
@@ -122,6 +130,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    if !db.exists() {
+        anyhow::bail!(
+            "{} does not exist; create it with `pass journal init`",
+            db.display()
+        );
+    }
+    let journal = Journal::open(
+        db,
+        JournalOptions::new(Arc::new(SystemClock), DeviceRole::Console, "import"),
+    )
+    .with_context(|| format!("opening {}", db.display()))?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let mut total = pass_shared::journal::ApplyReport::default();
+    let mut chunk = Vec::new();
+    let flush = |chunk: &mut Vec<Vec<u8>>,
+                     total: &mut pass_shared::journal::ApplyReport|
+     -> anyhow::Result<()> {
+        let r = journal.apply(std::mem::take(chunk))?;
+        total.accepted += r.accepted;
+        total.duplicates += r.duplicates;
+        total.held += r.held;
+        total.forks += r.forks;
+        total.set_aside += r.set_aside;
+        total.released += r.released;
+        Ok(())
+    };
+    for line in reader.split(b'\n') {
+        let line = line.with_context(|| format!("reading {}", file.display()))?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        chunk.push(line);
+        if chunk.len() == 1_000 {
+            flush(&mut chunk, &mut total)?;
+        }
+    }
+    flush(&mut chunk, &mut total)?;
+    println!(
+        "{}: {} accepted, {} released after waiting, {} already held, {} waiting for earlier events, {} forks, {} set aside",
+        db.display(),
+        total.accepted,
+        total.released,
+        total.duplicates,
+        total.held.saturating_sub(total.released),
+        total.forks,
+        total.set_aside
+    );
+    Ok(if total.set_aside > 0 || total.forks > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn read_envelopes(db: &std::path::Path) -> anyhow::Result<Vec<String>> {

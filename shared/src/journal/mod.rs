@@ -47,8 +47,10 @@ pub enum JournalError {
     BehindPeer { local_seq: u64, peer_seq: u64 },
     #[error("the journal's writer has stopped")]
     Closed,
-    #[error("{0} is not a Pass journal (no device identity)")]
-    NoIdentity(PathBuf),
+    #[error("{0} is in use by another process (a running device owns its database; stop it first)")]
+    InUse(PathBuf),
+    #[error("cannot lock {path}: {error}")]
+    Lock { path: PathBuf, error: String },
     #[error("the event could not be serialised: {0}")]
     Serialise(String),
     #[error(transparent)]
@@ -192,6 +194,8 @@ pub struct Journal {
     reader: Mutex<Connection>,
     writer: Option<JoinHandle<()>>,
     stats: Arc<WriterStats>,
+    /// Held for as long as the journal is open: one process owns a device's database.
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Journal {
@@ -224,6 +228,7 @@ impl Journal {
         projectors: Vec<Box<dyn Projector>>,
     ) -> Result<Journal, JournalError> {
         let path = path.as_ref().to_path_buf();
+        let lock = owner_lock(&path)?;
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         schema::migrate(&mut conn)?;
@@ -247,6 +252,7 @@ impl Journal {
             reader: Mutex::new(reader),
             writer: Some(writer),
             stats,
+            _lock: lock,
         })
     }
 
@@ -378,6 +384,31 @@ impl Drop for Journal {
                 tracing::error!(path = %self.path.display(), "journal writer panicked");
             }
         }
+    }
+}
+
+/// Takes the exclusive owner lock beside the database (`<db>.lock`), so that no second process
+/// writes to a device's journal.
+fn owner_lock(db: &Path) -> Result<std::fs::File, JournalError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| JournalError::Lock {
+            path: lock_path.clone(),
+            error: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::InUse(db.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(JournalError::Lock {
+            path: lock_path,
+            error: e.to_string(),
+        }),
     }
 }
 

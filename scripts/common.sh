@@ -1,0 +1,54 @@
+# Shared by the README's two commands: installs what is missing, says what it does.
+# shellcheck shell=bash
+
+PASS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pass-target}"
+RUST_VERSION="1.95"
+
+say() { printf '\033[1mpass:\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else say "need root to run: $* (install sudo or run as root)"; return 1
+    fi
+}
+
+# ensure_packages PKG... : installs the Debian packages that are not installed yet.
+ensure_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "missing system packages: ${missing[*]} — this script expects Debian or Ubuntu (apt-get)"
+        return 1
+    fi
+    say "installing missing system packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Build tools and the C libraries the crates link against (ALSA for kitchen sounds).
+BUILD_PACKAGES=(ca-certificates curl build-essential pkg-config libasound2-dev)
+# What the tests drive: a real Mosquitto, an X server with software Vulkan for screenshots, OCR.
+TEST_PACKAGES=(mosquitto mosquitto-clients xvfb xauth mesa-vulkan-drivers libvulkan1 tesseract-ocr iproute2)
+
+ensure_rust() {
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        say "installing the Rust toolchain $RUST_VERSION with rustup"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal \
+            --default-toolchain "$RUST_VERSION" -c rustfmt -c clippy
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+}
+
+ensure_build_deps() {
+    ensure_packages "${BUILD_PACKAGES[@]}"
+    ensure_rust
+    mkdir -p "$CARGO_TARGET_DIR"
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of Pass. Installs what it needs first (system packages, Rust).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$PASS_ROOT"
+
+ensure_build_deps
+ensure_packages "${TEST_PACKAGES[@]}"
+
+say "formatting check"
+cargo fmt --all -- --check
+say "building and running every test (target dir: $CARGO_TARGET_DIR)"
+cargo test --workspace --no-fail-fast
+say "checking that the benchmarks build"
+cargo bench --workspace --no-run --quiet
+say "all tests passed"
