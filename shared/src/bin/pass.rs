@@ -151,7 +151,7 @@ fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Resul
     let mut total = pass_shared::journal::ApplyReport::default();
     let mut chunk = Vec::new();
     let flush = |chunk: &mut Vec<Vec<u8>>,
-                     total: &mut pass_shared::journal::ApplyReport|
+                 total: &mut pass_shared::journal::ApplyReport|
      -> anyhow::Result<()> {
         let r = journal.apply(std::mem::take(chunk))?;
         total.accepted += r.accepted;

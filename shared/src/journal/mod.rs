@@ -372,17 +372,17 @@ impl Drop for Journal {
     fn drop(&mut self) {
         // Close the read-only connection first: the writer's connection must be the last one,
         // so that closing it checkpoints the WAL into the database file and removes the WAL.
-        if let Ok(mut reader) = self.reader.lock() {
-            if let Ok(placeholder) = Connection::open_in_memory() {
-                *reader = placeholder;
-            }
+        if let Ok(mut reader) = self.reader.lock()
+            && let Ok(placeholder) = Connection::open_in_memory()
+        {
+            *reader = placeholder;
         }
         // The writer finishes what is queued before it stops.
         let _ = self.requests.send(Request::Stop);
-        if let Some(handle) = self.writer.take() {
-            if handle.join().is_err() {
-                tracing::error!(path = %self.path.display(), "journal writer panicked");
-            }
+        if let Some(handle) = self.writer.take()
+            && handle.join().is_err()
+        {
+            tracing::error!(path = %self.path.display(), "journal writer panicked");
         }
     }
 }
@@ -410,6 +410,17 @@ fn owner_lock(db: &Path) -> Result<std::fs::File, JournalError> {
             error: e.to_string(),
         }),
     }
+}
+
+/// An event's stored columns: body, prev_hash, hash, sig (selected in that order).
+pub(crate) type StoredRow = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+
+pub(crate) fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+pub(crate) fn envelope_of((body, prev, hash, sig): StoredRow) -> Result<Envelope, EnvelopeError> {
+    Envelope::from_parts(body, blob32(prev), blob32(hash), blob64(sig))
 }
 
 fn blob32(v: Vec<u8>) -> [u8; 32] {
@@ -462,9 +473,7 @@ pub(crate) fn read_events(
     limit: usize,
 ) -> rusqlite::Result<Vec<Envelope>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, Vec<u8>, Vec<u8>, Vec<u8>)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    };
+    let map = stored_row;
     let rows: Vec<_> = match from {
         Some((origin, after)) => {
             let mut stmt = c.prepare_cached(
@@ -484,8 +493,8 @@ pub(crate) fn read_events(
         }
     };
     let mut out = Vec::with_capacity(rows.len());
-    for (body, prev, hash, sig) in rows {
-        match Envelope::from_parts(body, blob32(prev), blob32(hash), blob64(sig)) {
+    for row in rows {
+        match envelope_of(row) {
             Ok(env) => out.push(env),
             Err(e) => {
                 tracing::error!(error = %e, "stored event is not valid JSON; run `pass journal verify`")

@@ -278,13 +278,12 @@ fn verify_origin(
                     return Ok(findings);
                 }
             }
-        } else if all_signatures {
-            if let Some(k) = &key {
-                if !env.signature_ok(k) {
-                    findings.push(broken(row.seq, "signature does not verify".into()));
-                    return Ok(findings);
-                }
-            }
+        } else if all_signatures
+            && let Some(k) = &key
+            && !env.signature_ok(k)
+        {
+            findings.push(broken(row.seq, "signature does not verify".into()));
+            return Ok(findings);
         }
         current.push(*env.hash());
         summary
@@ -322,16 +321,16 @@ fn compare(report: &mut Report) {
     for (i, a) in summaries.iter().enumerate() {
         for b in summaries.iter().skip(i + 1) {
             for ((origin, seq), hash) in &a.hashes {
-                if let Some(other) = b.hashes.get(&(origin.clone(), *seq)) {
-                    if other != hash {
-                        report.findings.push(Finding::Diverged {
-                            origin: origin.clone(),
-                            seq: *seq,
-                            a: a.path.clone(),
-                            b: b.path.clone(),
-                        });
-                        break;
-                    }
+                if let Some(other) = b.hashes.get(&(origin.clone(), *seq))
+                    && other != hash
+                {
+                    report.findings.push(Finding::Diverged {
+                        origin: origin.clone(),
+                        seq: *seq,
+                        a: a.path.clone(),
+                        b: b.path.clone(),
+                    });
+                    break;
                 }
             }
         }

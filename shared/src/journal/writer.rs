@@ -12,7 +12,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::envelope::genesis_key;
 use super::{
     AcceptedEvent, Applied, ApplyReport, BodyHeader, Committed, Envelope, GENESIS_PREV, Head,
-    JournalError, JournalOptions, Origin, Projector, Request, blob32,
+    JournalError, JournalOptions, Origin, Projector, Request, StoredRow, blob32, envelope_of,
+    stored_row,
 };
 use crate::clock::Clock;
 use crate::domain::{Hlc, HlcStamp};
@@ -337,10 +338,10 @@ fn savepoint<T>(
     tx: &rusqlite::Transaction<'_>,
     f: impl FnOnce(&Connection) -> Result<T, JournalError>,
 ) -> Result<T, JournalError> {
-    tx.execute_batch("SAVEPOINT request")?;
+    tx.prepare_cached("SAVEPOINT request")?.execute([])?;
     match f(tx) {
         Ok(v) => {
-            tx.execute_batch("RELEASE request")?;
+            tx.prepare_cached("RELEASE request")?.execute([])?;
             Ok(v)
         }
         Err(e) if tx.is_autocommit() => Err(e), // SQLite already rolled everything back
@@ -490,16 +491,16 @@ impl Core {
         if let Some(k) = self.st.keys.get(origin) {
             return Ok(Some(*k));
         }
-        let first: Option<(String, Vec<u8>, Vec<u8>, Vec<u8>)> = db
+        let first: Option<StoredRow> = db
             .prepare_cached(
                 "SELECT body, prev_hash, hash, sig FROM events WHERE origin = ?1 AND seq = 1 ORDER BY id LIMIT 1",
             )?
-            .query_row([origin.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([origin.as_str()], stored_row)
             .optional()?;
-        let Some((body, prev, hash, sig)) = first else {
+        let Some(row) = first else {
             return Ok(None);
         };
-        let env = Envelope::from_parts(body, blob32(prev), blob32(hash), super::blob64(sig))?;
+        let env = envelope_of(row)?;
         let header = env.header()?;
         match genesis_key(&header, &env) {
             Ok(key) => {
