@@ -2,7 +2,11 @@
 //! renderer. Time and ids come in as arguments.
 
 pub mod hlc;
+mod id;
+pub mod menu;
 pub mod money;
+pub mod order;
+pub mod tax;
 
 pub use hlc::{Hlc, HlcStamp};
 pub use money::{Money, MoneyError};
