@@ -5,3 +5,4 @@ pub mod clock;
 pub mod domain;
 pub mod event;
 pub mod journal;
+pub mod projection;

@@ -268,7 +268,7 @@ fn an_unknown_field_survives_a_device_that_does_not_know_it() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn unknown_fields_round_trip_with_their_hash(

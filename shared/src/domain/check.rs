@@ -208,6 +208,21 @@ impl fmt::Display for OrderNumber {
     }
 }
 
+impl std::str::FromStr for OrderNumber {
+    type Err = OrderNumberError;
+
+    /// Reads `B42` back.
+    fn from_str(s: &str) -> Result<OrderNumber, OrderNumberError> {
+        let mut chars = s.chars();
+        let letter = chars.next().ok_or(OrderNumberError::BadCounter(0))?;
+        let counter: u16 = chars
+            .as_str()
+            .parse()
+            .map_err(|_| OrderNumberError::BadCounter(0))?;
+        OrderNumber::new(DeviceLetter::new(letter)?, counter)
+    }
+}
+
 /// One device's order-number counter. The business day is a number the caller derives from the
 /// store's cut-off hour (for example days since an epoch); only its changes matter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -660,6 +675,16 @@ impl Check {
     /// Sends every unsent, unvoided line: one ticket draft per station and course, held where
     /// the course is held. Refuses when there is nothing new.
     pub fn send(&mut self) -> Result<Send, CheckError> {
+        self.send_lines(None)
+    }
+
+    /// Records a send made on another device: exactly `lines` (those still unsent and unvoided)
+    /// go out, so two devices adding lines at once never send each other's lines.
+    pub fn record_send(&mut self, lines: &BTreeSet<LineId>) -> Result<Send, CheckError> {
+        self.send_lines(Some(lines))
+    }
+
+    fn send_lines(&mut self, only: Option<&BTreeSet<LineId>>) -> Result<Send, CheckError> {
         self.ensure_open()?;
         let number = self.sends + 1;
         let mut drafts: BTreeMap<(StationId, Course), Vec<TicketItem>> = BTreeMap::new();
@@ -668,6 +693,7 @@ impl Check {
         for line in lines
             .iter_mut()
             .filter(|l| l.sent.is_none() && !l.is_voided())
+            .filter(|l| only.is_none_or(|set| set.contains(&l.id)))
         {
             any = true;
             line.sent = Some(number);

@@ -483,7 +483,49 @@ pub struct PricedLine {
     prep_secs: u32,
 }
 
+/// A line's record as it was sold, from which every device rebuilds the same [`PricedLine`]
+/// without consulting the menu (which may have changed since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoldLine {
+    pub item: ItemId,
+    pub name: String,
+    pub qty: u32,
+    pub modifiers: Vec<ChosenModifier>,
+    pub unit_price: Money,
+    pub tax_class: TaxClass,
+    pub stations: Vec<StationId>,
+    pub allergens: BTreeSet<Allergen>,
+    pub prep_secs: u32,
+}
+
 impl PricedLine {
+    /// Rebuilds a line from what was recorded when it was sold. The amount is recomputed from
+    /// the unit price and quantity, so a record cannot carry an inconsistent total.
+    pub fn as_sold(sold: SoldLine) -> Result<PricedLine, MenuError> {
+        if sold.qty == 0 {
+            return Err(MenuError::ZeroQuantity { item: sold.item });
+        }
+        if sold.unit_price.is_negative() {
+            return Err(MenuError::NegativePrice {
+                item: sold.item,
+                unit_price: sold.unit_price,
+            });
+        }
+        let amount = sold.unit_price.checked_mul_qty(i64::from(sold.qty))?;
+        Ok(PricedLine {
+            item: sold.item,
+            name: sold.name,
+            qty: sold.qty,
+            modifiers: sold.modifiers,
+            unit_price: sold.unit_price,
+            amount,
+            tax_class: sold.tax_class,
+            stations: sold.stations,
+            allergens: sold.allergens,
+            prep_secs: sold.prep_secs,
+        })
+    }
+
     pub fn item(&self) -> &ItemId {
         &self.item
     }

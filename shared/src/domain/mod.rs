@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod menu;
 pub mod money;
 pub mod order;
+pub mod staff;
 pub mod stats;
 pub mod tax;
 pub mod ticket;

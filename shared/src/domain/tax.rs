@@ -185,6 +185,18 @@ impl TaxClass {
     pub fn rates_for(&self, order_type: OrderType) -> &[TaxRate] {
         self.by_order_type.get(&order_type).unwrap_or(&self.rates)
     }
+
+    /// The rates for every order type without its own list.
+    pub fn default_rates(&self) -> &[TaxRate] {
+        &self.rates
+    }
+
+    /// The order types with their own list of rates.
+    pub fn overrides(&self) -> impl Iterator<Item = (&OrderType, &[TaxRate])> {
+        self.by_order_type
+            .iter()
+            .map(|(ot, list)| (ot, list.as_slice()))
+    }
 }
 
 /// Sorts a rate list (so equal sets compare equal) and checks it.

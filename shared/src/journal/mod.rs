@@ -164,6 +164,8 @@ impl ApplyReport {
 /// An accepted event, as a projection sees it inside the committing transaction.
 #[derive(Debug)]
 pub struct AcceptedEvent<'a> {
+    /// The event's row in `events`.
+    pub id: i64,
     pub header: &'a BodyHeader,
     pub envelope: &'a Envelope,
     /// The typed event, or `None` for a kind this build does not know.
@@ -174,6 +176,11 @@ pub struct AcceptedEvent<'a> {
 /// accepted event (open checks, tickets, stock…). It must be rebuildable from the journal alone.
 pub trait Projector: Send {
     fn on_event(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()>;
+
+    /// A second version of (origin, seq) arrived: neither version may stay in the projections.
+    fn on_fork(&mut self, _db: &Connection, _origin: &Origin, _seq: u64) -> rusqlite::Result<()> {
+        Ok(())
+    }
 }
 
 pub(crate) enum Request {
@@ -314,7 +321,8 @@ impl Journal {
             .map_err(|_| JournalError::Closed)
     }
 
-    fn read<T>(
+    /// Runs a read-only query on the device's database (journal and projections).
+    pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, JournalError> {
@@ -413,13 +421,13 @@ fn owner_lock(db: &Path) -> Result<std::fs::File, JournalError> {
 }
 
 /// An event's stored columns: body, prev_hash, hash, sig (selected in that order).
-pub(crate) type StoredRow = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+pub type StoredRow = (String, Vec<u8>, Vec<u8>, Vec<u8>);
 
 pub(crate) fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-pub(crate) fn envelope_of((body, prev, hash, sig): StoredRow) -> Result<Envelope, EnvelopeError> {
+pub fn envelope_of((body, prev, hash, sig): StoredRow) -> Result<Envelope, EnvelopeError> {
     Envelope::from_parts(body, blob32(prev), blob32(hash), blob64(sig))
 }
 

@@ -63,6 +63,99 @@ const MIGRATIONS: &[&str] = &[
         excerpt     TEXT NOT NULL
     );
     "#,
+    // 2: projections (derived from the journal, rebuildable at any time; not append-only).
+    r#"
+    -- Which events act on which subject (a check), in fold order.
+    CREATE TABLE subject_events (
+        subject   TEXT NOT NULL,
+        hlc       INTEGER NOT NULL,
+        origin    TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        event_id  INTEGER NOT NULL,
+        PRIMARY KEY (subject, hlc, origin, seq)
+    );
+    CREATE TABLE proj_checks (
+        check_id        TEXT PRIMARY KEY,
+        number          TEXT NOT NULL,
+        order_type      TEXT NOT NULL,
+        table_id        TEXT,
+        server          TEXT NOT NULL,
+        guests          INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        subtotal_cents  INTEGER NOT NULL,
+        discount_cents  INTEGER NOT NULL,
+        tax_cents       INTEGER NOT NULL,
+        total_cents     INTEGER NOT NULL,
+        paid_cents      INTEGER NOT NULL,
+        opened_hlc      INTEGER NOT NULL
+    );
+    CREATE TABLE proj_lines (
+        check_id      TEXT NOT NULL,
+        line_id       TEXT NOT NULL,
+        item          TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        qty           INTEGER NOT NULL,
+        amount_cents  INTEGER NOT NULL,
+        seat          INTEGER,
+        course        INTEGER NOT NULL,
+        sent          INTEGER,
+        voided        INTEGER NOT NULL,
+        comped        INTEGER NOT NULL,
+        PRIMARY KEY (check_id, line_id)
+    );
+    CREATE TABLE proj_tickets (
+        ticket_id   TEXT PRIMARY KEY,
+        check_id    TEXT NOT NULL,
+        number      TEXT NOT NULL,
+        station     TEXT NOT NULL,
+        course      INTEGER NOT NULL,
+        state       TEXT NOT NULL,
+        held        INTEGER NOT NULL,
+        rush        INTEGER NOT NULL,
+        queued_hlc  INTEGER NOT NULL,
+        shown_ms    INTEGER,
+        bumped_ms   INTEGER,
+        recalls     INTEGER NOT NULL,
+        items       TEXT NOT NULL
+    );
+    CREATE INDEX proj_tickets_by_station ON proj_tickets (station, state);
+    CREATE TABLE proj_conflicts (
+        subject  TEXT NOT NULL,
+        origin   TEXT NOT NULL,
+        seq      INTEGER NOT NULL,
+        reason   TEXT NOT NULL,
+        PRIMARY KEY (subject, origin, seq)
+    );
+    -- Last-writer-wins registers in fold order: the menu, settings, 86 state, staff.
+    CREATE TABLE proj_registers (
+        key     TEXT PRIMARY KEY,
+        hlc     INTEGER NOT NULL,
+        origin  TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        value   TEXT NOT NULL
+    );
+    -- Stock movements: received, counted, and sales (derived from checks).
+    CREATE TABLE proj_stock_moves (
+        ingredient  TEXT NOT NULL,
+        hlc         INTEGER NOT NULL,
+        origin      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('received', 'counted', 'sold')),
+        qty         TEXT NOT NULL,
+        check_id    TEXT NOT NULL DEFAULT '',
+        line_id     TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (ingredient, origin, seq, line_id)
+    );
+    CREATE INDEX proj_stock_moves_by_check ON proj_stock_moves (check_id);
+    CREATE TABLE proj_days (
+        business_day  TEXT NOT NULL,
+        hlc           INTEGER NOT NULL,
+        origin        TEXT NOT NULL,
+        seq           INTEGER NOT NULL,
+        heads         TEXT NOT NULL,
+        PRIMARY KEY (business_day, origin, seq)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -103,7 +103,8 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn insert_event(db: &Connection, h: &BodyHeader, env: &Envelope) -> rusqlite::Result<()> {
+/// Inserts one event; returns its row id.
+fn insert_event(db: &Connection, h: &BodyHeader, env: &Envelope) -> rusqlite::Result<i64> {
     let mut stmt = db.prepare_cached(
         "INSERT INTO events (origin, seq, hlc, wall_ms, kind, body, prev_hash, hash, sig)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -119,7 +120,7 @@ fn insert_event(db: &Connection, h: &BodyHeader, env: &Envelope) -> rusqlite::Re
         &env.hash()[..],
         &env.sig()[..],
     ])?;
-    Ok(())
+    Ok(db.last_insert_rowid())
 }
 
 impl Writer {
@@ -418,11 +419,11 @@ impl Core {
             wall_ms,
             kind: new.kind,
         };
-        insert_event(db, &header, &env)?;
+        let id = insert_event(db, &header, &env)?;
         if !self.projectors.is_empty() {
             let event = Event::decode(&header.kind, &new.payload)
                 .map_err(|e| JournalError::Serialise(e.to_string()))?;
-            self.project(db, &header, &env, event.as_ref())?;
+            self.project(db, id, &header, &env, event.as_ref())?;
         }
         self.st.hlc = hlc;
         self.st.own_head = Head {
@@ -439,11 +440,13 @@ impl Core {
     fn project(
         &mut self,
         db: &Connection,
+        id: i64,
         header: &BodyHeader,
         envelope: &Envelope,
         event: Option<&Event>,
     ) -> Result<(), JournalError> {
         let accepted = AcceptedEvent {
+            id,
             header,
             envelope,
             event,
@@ -649,7 +652,7 @@ impl Core {
                 r.get(0)
             })
             .optional()?;
-        insert_event(db, &header, &env)?;
+        let id = insert_event(db, &header, &env)?;
         let outcome = if let Some(kept) = existing {
             db.prepare_cached(
                 "INSERT INTO forks (origin, seq, kept_hash, other_hash, detected_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -666,12 +669,15 @@ impl Core {
                 seq = header.seq,
                 "FORK: two different events claim the same origin and seq; both kept, neither projected"
             );
+            for p in &mut self.projectors {
+                p.on_fork(db, &header.origin, header.seq)?;
+            }
             Applied::Fork
         } else {
             if !self.projectors.is_empty() {
                 let payload = env.payload()?;
                 let event = Event::decode(&header.kind, payload).ok().flatten();
-                self.project(db, &header, &env, event.as_ref())?;
+                self.project(db, id, &header, &env, event.as_ref())?;
             }
             Applied::Accepted
         };

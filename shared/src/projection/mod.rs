@@ -1,0 +1,573 @@
+//! Projections: what screens and reports read, derived from the journal.
+//!
+//! Kept in the device's database, updated in the same transaction as each accepted event, and
+//! rebuildable from the journal at any time ([`rebuild`]). Every projection is a function of the
+//! *set* of events, never of their arrival order:
+//!
+//! - a check and its tickets are re-folded from all of that check's events in (HLC, origin, seq)
+//!   order whenever one of them arrives ([`fold`]);
+//! - the menu, store settings, 86 state and staff records are registers where the last event in
+//!   that order wins;
+//! - stock levels are sums of movements keyed by what caused them; a count sets the level as of
+//!   its place in the order, and later movements add to it. Sales are movements derived from the
+//!   checks (on send or on payment, per the store setting), never events of their own.
+//!
+//! An event naming a check that has not arrived yet simply waits in the check's event set: the
+//! fold reports it as a conflict until the opening arrives, then folds it normally.
+
+pub mod fold;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use rust_decimal::Decimal;
+
+use crate::domain::check::CheckState;
+use crate::domain::menu::{ItemId, Menu, ModifierId};
+use crate::domain::ticket::{ItemState, Priority, TicketState};
+use crate::event::{Event, SettingRecord};
+use crate::journal::{AcceptedEvent, Projector};
+use fold::{CheckFold, FoldKey, fold_check};
+
+/// Where stock is deducted: when the kitchen gets the order, or when the check is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeductOn {
+    Send,
+    Payment,
+}
+
+/// The store's projections. Add it to a journal with `Journal::open_with`.
+#[derive(Debug, Default)]
+pub struct StoreProjections {
+    /// The current menu, parsed once per change.
+    menu: Option<(String, Menu)>,
+}
+
+impl StoreProjections {
+    pub fn new() -> StoreProjections {
+        StoreProjections::default()
+    }
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn cents(m: crate::domain::Money) -> i64 {
+    m.minor_units().unwrap_or(i64::MAX)
+}
+
+/// Writes a register if this event comes later in fold order than what it holds; returns
+/// whether it changed.
+fn write_register(db: &Connection, key: &str, at: &FoldKey, value: &str) -> rusqlite::Result<bool> {
+    let changed = db
+        .prepare_cached(
+            "INSERT INTO proj_registers (key, hlc, origin, seq, value) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (key) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin,
+                 seq = excluded.seq, value = excluded.value
+             WHERE (excluded.hlc, excluded.origin, excluded.seq) > (proj_registers.hlc, proj_registers.origin, proj_registers.seq)",
+        )?
+        .execute(params![key, i64_of(at.hlc), at.origin, i64_of(at.seq), value])?;
+    Ok(changed > 0)
+}
+
+/// The value of a register.
+pub fn register(db: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    db.prepare_cached("SELECT value FROM proj_registers WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+/// Where the store deducts stock (default: on send).
+pub fn deduct_on(db: &Connection) -> rusqlite::Result<DeductOn> {
+    Ok(match register(db, "setting:deduct_stock_on")?.as_deref() {
+        Some("payment") => DeductOn::Payment,
+        _ => DeductOn::Send,
+    })
+}
+
+fn setting_key(s: &SettingRecord) -> (&'static str, String) {
+    match s {
+        SettingRecord::DeductStockOn(v) => ("deduct_stock_on", v.clone()),
+        SettingRecord::DayCutoffHour(h) => ("day_cutoff_hour", h.to_string()),
+        SettingRecord::TimeZone(tz) => ("time_zone", tz.clone()),
+        SettingRecord::OfflineCardCap(m) => ("offline_card_cap", m.to_string()),
+    }
+}
+
+impl StoreProjections {
+    fn menu(&mut self, db: &Connection) -> rusqlite::Result<Option<&Menu>> {
+        let Some(text) = register(db, "menu")? else {
+            return Ok(None);
+        };
+        let stale = self.menu.as_ref().is_none_or(|(t, _)| *t != text);
+        if stale {
+            match Menu::from_toml_str(&text) {
+                Ok(menu) => self.menu = Some((text, menu)),
+                Err(e) => {
+                    tracing::error!(error = %e, "the published menu does not load; stock is not deducted");
+                    self.menu = None;
+                }
+            }
+        }
+        Ok(self.menu.as_ref().map(|(_, m)| m))
+    }
+
+    /// Re-folds one check from all its events and rewrites its rows.
+    fn refold(&mut self, db: &Connection, check_id: &str) -> rusqlite::Result<()> {
+        let events = check_events(db, check_id)?;
+        let fold = fold_check(events);
+        for table in [
+            "proj_checks",
+            "proj_lines",
+            "proj_tickets",
+            "proj_stock_moves",
+        ] {
+            db.prepare_cached(&format!("DELETE FROM {table} WHERE check_id = ?1"))?
+                .execute([check_id])?;
+        }
+        db.prepare_cached("DELETE FROM proj_conflicts WHERE subject = ?1")?
+            .execute([check_id])?;
+        for (origin, seq, reason) in &fold.conflicts {
+            db.prepare_cached("INSERT OR REPLACE INTO proj_conflicts (subject, origin, seq, reason) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![check_id, origin, i64_of(*seq), reason])?;
+        }
+        write_check(db, &fold)?;
+        self.write_sales(db, check_id, &fold)
+    }
+
+    /// Stock movements of a check's sales, by the store's deduction setting.
+    fn write_sales(
+        &mut self,
+        db: &Connection,
+        check_id: &str,
+        fold: &CheckFold,
+    ) -> rusqlite::Result<()> {
+        let Some(check) = &fold.check else {
+            return Ok(());
+        };
+        let on = deduct_on(db)?;
+        let closed_hlc = fold.closed_hlc;
+        let Some(menu) = self.menu(db)? else {
+            return Ok(());
+        };
+        for line in check.lines() {
+            let at_hlc = match on {
+                DeductOn::Send => line.sent().and_then(|n| fold.send_hlc.get(&n).copied()),
+                DeductOn::Payment if !line.is_voided() && check.state() == CheckState::Closed => {
+                    closed_hlc
+                }
+                DeductOn::Payment => None,
+            };
+            let Some(at_hlc) = at_hlc else { continue };
+            let p = line.priced();
+            let mods: Vec<ModifierId> = p.modifiers().iter().map(|m| m.id.clone()).collect();
+            for (ingredient, qty) in menu.ingredients_for(p.item(), &mods, p.qty()) {
+                db.prepare_cached(
+                    "INSERT OR REPLACE INTO proj_stock_moves (ingredient, hlc, origin, seq, kind, qty, check_id, line_id)
+                     VALUES (?1, ?2, '', 0, 'sold', ?3, ?4, ?5)",
+                )?
+                .execute(params![ingredient.as_str(), i64_of(at_hlc), qty.to_string(), check_id, line.id().as_str()])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn refold_all(&mut self, db: &Connection) -> rusqlite::Result<()> {
+        let checks: Vec<String> = db
+            .prepare("SELECT DISTINCT subject FROM subject_events ORDER BY subject")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for c in checks {
+            self.refold(db, &c)?;
+        }
+        Ok(())
+    }
+}
+
+/// A check's events, decoded, with their fold keys.
+fn check_events(db: &Connection, check_id: &str) -> rusqlite::Result<Vec<(FoldKey, Event)>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT s.hlc, s.origin, s.seq, e.body FROM subject_events s JOIN events e ON e.id = s.event_id
+         WHERE s.subject = ?1 ORDER BY s.hlc, s.origin, s.seq",
+    )?;
+    let rows = stmt.query_map([check_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (hlc, origin, seq, body) = row?;
+        match serde_json::from_str::<Event>(&body) {
+            Ok(event) => out.push((
+                FoldKey {
+                    hlc: u64::try_from(hlc).unwrap_or(0),
+                    origin,
+                    seq: u64::try_from(seq).unwrap_or(0),
+                },
+                event,
+            )),
+            Err(e) => tracing::error!(check = check_id, error = %e, "stored event does not decode"),
+        }
+    }
+    Ok(out)
+}
+
+fn ticket_state(s: TicketState) -> &'static str {
+    match s {
+        TicketState::New => "new",
+        TicketState::Shown => "shown",
+        TicketState::Started => "started",
+        TicketState::Done => "done",
+        TicketState::Recalled => "recalled",
+        TicketState::Voided => "voided",
+    }
+}
+
+fn item_state(s: ItemState) -> &'static str {
+    match s {
+        ItemState::New => "new",
+        ItemState::Started => "started",
+        ItemState::Done => "done",
+        ItemState::Voided => "voided",
+    }
+}
+
+fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
+    let Some(check) = &fold.check else {
+        return Ok(());
+    };
+    let totals = check.totals();
+    let order_type = serde_json::to_value(check.order_type())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    db.prepare_cached(
+        "INSERT INTO proj_checks (check_id, number, order_type, table_id, server, guests, state,
+             subtotal_cents, discount_cents, tax_cents, total_cents, paid_cents, opened_hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        check.id().as_str(),
+        check.number().to_string(),
+        order_type,
+        check.table().map(|t| t.as_str().to_owned()),
+        check.server().as_str(),
+        check.guests(),
+        if check.state() == CheckState::Open {
+            "open"
+        } else {
+            "closed"
+        },
+        cents(totals.subtotal),
+        cents(totals.discount),
+        totals.tax().map(cents).unwrap_or(0),
+        cents(totals.total),
+        cents(check.paid()),
+        i64_of(fold.opened_hlc),
+    ])?;
+    for line in check.lines() {
+        let p = line.priced();
+        db.prepare_cached(
+            "INSERT INTO proj_lines (check_id, line_id, item, name, qty, amount_cents, seat, course, sent, voided, comped)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            check.id().as_str(),
+            line.id().as_str(),
+            p.item().as_str(),
+            p.name(),
+            p.qty(),
+            line.net_amount().map(cents).unwrap_or(0),
+            line.seat().map(|s| s.0),
+            line.course().0,
+            line.sent(),
+            line.is_voided(),
+            line.comp().is_some(),
+        ])?;
+    }
+    for t in &fold.tickets {
+        let items: Vec<serde_json::Value> = t
+            .items()
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "line": l.item.line.as_str(),
+                    "name": l.item.name,
+                    "qty": l.item.qty,
+                    "modifiers": l.item.modifiers.iter().map(|m| serde_json::json!({"name": m.name, "forced": m.forced})).collect::<Vec<_>>(),
+                    "seat": l.item.seat.map(|s| s.0),
+                    "notes": l.item.notes,
+                    "allergens": l.item.allergens,
+                    "addition": l.item.addition,
+                    "state": item_state(l.state),
+                })
+            })
+            .collect();
+        db.prepare_cached(
+            "INSERT INTO proj_tickets (ticket_id, check_id, number, station, course, state, held, rush,
+                 queued_hlc, shown_ms, bumped_ms, recalls, items)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            t.id().as_str(),
+            check.id().as_str(),
+            check.number().to_string(),
+            t.station().as_str(),
+            t.course().0,
+            ticket_state(t.state()),
+            t.is_held(),
+            t.priority() == Priority::Rush,
+            i64_of(t.queued().0),
+            t.shown_ms(),
+            t.bumped_ms(),
+            t.recalls(),
+            serde_json::Value::Array(items).to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
+impl Projector for StoreProjections {
+    fn on_fork(
+        &mut self,
+        db: &Connection,
+        origin: &crate::journal::Origin,
+        seq: u64,
+    ) -> rusqlite::Result<()> {
+        let subjects: Vec<String> = db
+            .prepare_cached("SELECT subject FROM subject_events WHERE origin = ?1 AND seq = ?2")?
+            .query_map(params![origin.as_str(), i64_of(seq)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        db.prepare_cached("DELETE FROM subject_events WHERE origin = ?1 AND seq = ?2")?
+            .execute(params![origin.as_str(), i64_of(seq)])?;
+        for s in subjects {
+            self.refold(db, &s)?;
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()> {
+        let Some(event) = ev.event else { return Ok(()) };
+        let key = FoldKey {
+            hlc: ev.header.hlc,
+            origin: ev.header.origin.to_string(),
+            seq: ev.header.seq,
+        };
+        if let Some(check) = event.check() {
+            db.prepare_cached(
+                "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![check, i64_of(key.hlc), key.origin, i64_of(key.seq), ev.id])?;
+            return self.refold(db, check);
+        }
+        match event {
+            // Recipes may have changed: the derived stock movements follow.
+            Event::MenuPublished { toml } if write_register(db, "menu", &key, toml)? => {
+                self.refold_all(db)?
+            }
+            Event::SettingChanged { setting, .. } => {
+                let (name, value) = setting_key(setting);
+                if write_register(db, &format!("setting:{name}"), &key, &value)?
+                    && name == "deduct_stock_on"
+                {
+                    self.refold_all(db)?;
+                }
+            }
+            Event::ItemEightySixed { item, reason } => {
+                write_register(db, &format!("86:{item}"), &key, &format!("out:{reason}"))?;
+            }
+            Event::ItemRestored { item } => {
+                write_register(db, &format!("86:{item}"), &key, "in")?;
+            }
+            Event::StaffAdded {
+                staff,
+                name,
+                role,
+                pin_hash,
+            } => {
+                let value = serde_json::json!({"name": name, "role": role, "pin_hash": pin_hash, "active": true});
+                write_register(db, &format!("staff:{staff}"), &key, &value.to_string())?;
+            }
+            Event::StaffRetired { staff } => {
+                if let Some(old) = register(db, &format!("staff:{staff}"))? {
+                    let mut value: serde_json::Value =
+                        serde_json::from_str(&old).unwrap_or_default();
+                    value["active"] = serde_json::Value::Bool(false);
+                    write_register(db, &format!("staff:{staff}"), &key, &value.to_string())?;
+                }
+            }
+            Event::StockReceived { ingredient, qty } | Event::StockCounted { ingredient, qty } => {
+                let kind = if matches!(event, Event::StockReceived { .. }) {
+                    "received"
+                } else {
+                    "counted"
+                };
+                db.prepare_cached(
+                    "INSERT OR IGNORE INTO proj_stock_moves (ingredient, hlc, origin, seq, kind, qty) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![ingredient, i64_of(key.hlc), key.origin, i64_of(key.seq), kind, qty.to_string()])?;
+            }
+            Event::DayClosed {
+                business_day,
+                heads,
+            } => {
+                let heads = serde_json::to_string(heads).unwrap_or_default();
+                db.prepare_cached(
+                    "INSERT OR IGNORE INTO proj_days (business_day, hlc, origin, seq, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![business_day, i64_of(key.hlc), key.origin, i64_of(key.seq), heads])?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Stock level per ingredient: the last count (in fold order) plus what was received and minus
+/// what was sold after it. Ingredients never received nor counted are not tracked.
+pub fn stock_levels(db: &Connection) -> rusqlite::Result<BTreeMap<String, Decimal>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT ingredient, kind, qty FROM proj_stock_moves ORDER BY ingredient, hlc, origin, seq, line_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut levels: BTreeMap<String, (bool, Decimal)> = BTreeMap::new();
+    for row in rows {
+        let (ingredient, kind, qty) = row?;
+        let qty = Decimal::from_str(&qty).unwrap_or_default();
+        let entry = levels.entry(ingredient).or_insert((false, Decimal::ZERO));
+        match kind.as_str() {
+            "counted" => *entry = (true, qty),
+            "received" => *entry = (true, entry.1 + qty),
+            _ => entry.1 -= qty,
+        }
+    }
+    Ok(levels
+        .into_iter()
+        .filter(|(_, (tracked, _))| *tracked)
+        .map(|(k, (_, v))| (k, v))
+        .collect())
+}
+
+/// Items that cannot be made: 86'd by hand, or an ingredient at or below zero.
+pub fn eighty_sixed(db: &Connection, menu: &Menu) -> rusqlite::Result<Vec<ItemId>> {
+    let levels = stock_levels(db)?;
+    let mut out = Vec::new();
+    for item in menu.items() {
+        let id = item.id();
+        let by_hand = register(db, &format!("86:{id}"))?.is_some_and(|v| v.starts_with("out"));
+        let used = menu.ingredients_for(id, &[], 1);
+        let empty = used
+            .keys()
+            .any(|i| levels.get(i.as_str()).is_some_and(|l| *l <= Decimal::ZERO));
+        if by_hand || empty {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Ingredients sold beyond what the store held (sales that arrived from a device that could
+/// not know the item had run out): ingredient and how far below zero.
+pub fn oversold(db: &Connection) -> rusqlite::Result<Vec<(String, Decimal)>> {
+    Ok(stock_levels(db)?
+        .into_iter()
+        .filter(|(_, l)| *l < Decimal::ZERO)
+        .map(|(i, l)| (i, -l))
+        .collect())
+}
+
+/// Every projection row as text, in a fixed order: for comparing devices and rebuilds.
+pub fn dump(db: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("proj_checks", "check_id"),
+        ("proj_lines", "check_id, line_id"),
+        ("proj_tickets", "ticket_id"),
+        ("proj_conflicts", "subject, origin, seq"),
+        ("proj_registers", "key"),
+        ("proj_stock_moves", "ingredient, hlc, origin, seq, line_id"),
+        ("proj_days", "business_day, origin, seq"),
+    ] {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map([], |r| {
+            let mut cells = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                cells.push(format!("{v:?}"));
+            }
+            Ok(format!("{table}: {}", cells.join(" | ")))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds every projection from the journal alone.
+pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> {
+    let tx = db.transaction()?;
+    for table in [
+        "subject_events",
+        "proj_checks",
+        "proj_lines",
+        "proj_tickets",
+        "proj_conflicts",
+        "proj_registers",
+        "proj_stock_moves",
+        "proj_days",
+    ] {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let mut projector = StoreProjections::new();
+    let rows: Vec<(i64, crate::journal::StoredRow)> = {
+        let mut stmt =
+            tx.prepare("SELECT id, body, prev_hash, hash, sig FROM events ORDER BY id")?;
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let forked: std::collections::BTreeSet<(String, i64)> = tx
+        .prepare("SELECT origin, seq FROM forks")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, row) in rows {
+        let env = crate::journal::envelope_of(row)?;
+        let header = env.header()?;
+        if forked.contains(&(header.origin.to_string(), i64_of(header.seq))) {
+            continue;
+        }
+        let event = env
+            .payload()
+            .ok()
+            .and_then(|p| Event::decode(&header.kind, p).ok().flatten());
+        let accepted = AcceptedEvent {
+            id,
+            header: &header,
+            envelope: &env,
+            event: event.as_ref(),
+        };
+        projector.on_event(&tx, &accepted)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether an item is on the 86 list by hand.
+pub fn is_eighty_sixed_by_hand(db: &Connection, item: &str) -> rusqlite::Result<bool> {
+    Ok(register(db, &format!("86:{item}"))?.is_some_and(|v| v.starts_with("out")))
+}

@@ -1,0 +1,534 @@
+//! Projections from the journal: a real dinner-service flow on the sample menu, oversold sales
+//! from an offline peer, and the same projections whatever order events arrive in.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use common::*;
+use pass_shared::clock::ManualClock;
+use pass_shared::domain::check::{Course, LineId, NewLine, Seat};
+use pass_shared::domain::menu::{ItemId, Menu, ModifierId};
+use pass_shared::event::{DeviceRole, DiscountRecord, Event, LineRecord};
+use pass_shared::journal::{Journal, JournalOptions};
+use pass_shared::projection::fold::{line_record, ticket_id};
+use pass_shared::projection::{self, StoreProjections};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+const MENU: &str = include_str!("../../assets/menu.toml");
+
+fn store_device(dir: &Path, name: &str, role: DeviceRole) -> Journal {
+    let opts = JournalOptions::new(Arc::new(ManualClock::starting_at(T0)), role, name);
+    Journal::open_with(
+        db_path(dir, name),
+        opts,
+        vec![Box::new(StoreProjections::new())],
+    )
+    .expect("open")
+}
+
+fn menu() -> Menu {
+    Menu::from_toml_str(MENU).expect("sample menu")
+}
+
+/// A line of `item` with the first choice of every forced group plus `extra` modifiers.
+fn sell(menu: &Menu, item: &str, extra: &[&str], line: &str, seat: u32, course: u8) -> LineRecord {
+    let id = ItemId::new(item);
+    let found = menu.item(&id).expect("item on the sample menu");
+    let mut mods: Vec<ModifierId> = found
+        .modifier_groups()
+        .iter()
+        .filter_map(|g| menu.modifier_group(g))
+        .filter(|g| g.is_forced())
+        .filter_map(|g| g.modifiers().first().cloned())
+        .collect();
+    mods.extend(extra.iter().map(|m| ModifierId::new(*m)));
+    let priced = menu.price_line(&id, &mods, 1).expect("priced");
+    line_record(&NewLine {
+        id: LineId::new(line),
+        priced,
+        seat: Some(Seat(seat)),
+        course: Course(course),
+        notes: String::new(),
+    })
+}
+
+fn open(check: &str, number: &str) -> Event {
+    Event::CheckOpened {
+        check: check.into(),
+        number: number.into(),
+        order_type: pass_shared::domain::order::OrderType::DineIn,
+        table: Some("T12".into()),
+        guests: 2,
+        seats: 2,
+        server: "maria".into(),
+    }
+}
+
+fn dump(j: &Journal) -> Vec<String> {
+    j.read(projection::dump).expect("dump")
+}
+
+#[test]
+fn a_burger_goes_from_order_to_bumped_ticket_and_deducts_its_adjusted_recipe() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let terminal = store_device(dir.path(), "terminal", DeviceRole::OrderTerminal);
+    let grill = store_device(dir.path(), "grill", DeviceRole::KitchenScreen);
+    let menu = menu();
+    terminal
+        .append(&Event::MenuPublished { toml: MENU.into() })
+        .expect("menu");
+    for (ingredient, qty) in [("beef_patty", 10), ("cheddar_slice", 10), ("bacon", 10)] {
+        terminal
+            .append(&Event::StockReceived {
+                ingredient: ingredient.into(),
+                qty: Decimal::from(qty),
+            })
+            .expect("stock");
+    }
+    terminal.append(&open("c1", "A1")).expect("open");
+    let burger = sell(
+        &menu,
+        "classic_burger",
+        &["no_cheese", "add_bacon"],
+        "c1-l1",
+        1,
+        1,
+    );
+    terminal
+        .append(&Event::LinesAdded {
+            check: "c1".into(),
+            lines: vec![burger],
+        })
+        .expect("add");
+    terminal
+        .append(&Event::ItemsSent {
+            check: "c1".into(),
+            send: 1,
+            lines: vec!["c1-l1".into()],
+        })
+        .expect("send");
+    sync(&terminal, &grill);
+
+    let ticket = ticket_id("c1", 1, &"grill".into(), Course(1)).to_string();
+    let open_tickets: Vec<(String, String)> = grill
+        .read(|c| {
+            c.prepare("SELECT ticket_id, state FROM proj_tickets WHERE station = 'grill'")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .expect("tickets");
+    assert_eq!(open_tickets, vec![(ticket.clone(), "new".to_owned())]);
+
+    grill
+        .append(&Event::TicketShown {
+            check: "c1".into(),
+            ticket: ticket.clone(),
+            at_ms: T0,
+        })
+        .expect("shown");
+    grill
+        .append(&Event::TicketBumped {
+            check: "c1".into(),
+            ticket: ticket.clone(),
+            at_ms: T0 + 540_000,
+        })
+        .expect("bump");
+    sync(&grill, &terminal);
+    for device in [&terminal, &grill] {
+        let (state, shown, bumped): (String, i64, i64) = device
+            .read(|c| {
+                c.query_row(
+                    "SELECT state, shown_ms, bumped_ms FROM proj_tickets WHERE ticket_id = ?1",
+                    [&ticket],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+            })
+            .expect("ticket");
+        assert_eq!(
+            (state.as_str(), bumped - shown),
+            ("done", 540_000),
+            "a nine-minute ticket on the grill's clock"
+        );
+    }
+    let levels = terminal.read(projection::stock_levels).expect("levels");
+    let expected: BTreeMap<&str, Decimal> = [
+        ("beef_patty", Decimal::from(9)),
+        ("cheddar_slice", Decimal::from(10)),
+        ("bacon", Decimal::from(8)),
+    ]
+    .into();
+    for (ingredient, level) in expected {
+        assert_eq!(
+            levels[ingredient], level,
+            "{ingredient}: no cheese taken, two rashers of bacon added"
+        );
+    }
+    assert_eq!(
+        dump(&terminal),
+        dump(&grill),
+        "both devices project the same"
+    );
+}
+
+#[test]
+fn a_sale_of_an_item_that_ran_out_arrives_from_an_offline_peer_and_shows_as_oversold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let office = store_device(dir.path(), "office", DeviceRole::Console);
+    let bar = store_device(dir.path(), "bar", DeviceRole::OrderTerminal);
+    let menu = menu();
+    office
+        .append(&Event::MenuPublished { toml: MENU.into() })
+        .expect("menu");
+    office
+        .append(&Event::StockCounted {
+            ingredient: "beef_patty".into(),
+            qty: Decimal::ZERO,
+        })
+        .expect("count");
+    // The bar terminal was cut off: it never heard that the patties ran out, and sold a burger.
+    bar.append(&open("c9", "B1")).expect("open");
+    bar.append(&Event::LinesAdded {
+        check: "c9".into(),
+        lines: vec![sell(&menu, "classic_burger", &[], "c9-l1", 1, 1)],
+    })
+    .expect("add");
+    bar.append(&Event::ItemsSent {
+        check: "c9".into(),
+        send: 1,
+        lines: vec!["c9-l1".into()],
+    })
+    .expect("send");
+    sync(&office, &bar);
+    sync(&bar, &office);
+    for device in [&office, &bar] {
+        let out = device
+            .read(|c| projection::eighty_sixed(c, &menu))
+            .expect("86 list");
+        assert!(
+            out.contains(&ItemId::new("classic_burger")),
+            "the burger is off the menu"
+        );
+        let oversold = device.read(projection::oversold).expect("oversold");
+        assert_eq!(
+            oversold,
+            vec![("beef_patty".to_owned(), Decimal::ONE)],
+            "one patty sold that the store did not have"
+        );
+        let lines: i64 = device
+            .read(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM proj_lines WHERE check_id = 'c9'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .expect("lines");
+        assert_eq!(lines, 1, "the sale is accepted, not refused");
+    }
+    // At creation, the same sale is refused: the rules know the burger is out.
+    let mut check =
+        pass_shared::domain::check::Check::open(pass_shared::domain::check::OpenCheck {
+            id: "c10".into(),
+            number: "A2".parse().expect("number"),
+            order_type: pass_shared::domain::order::OrderType::DineIn,
+            table: Some("T1".into()),
+            guests: 1,
+            seats: 1,
+            server: "maria".into(),
+        })
+        .expect("open");
+    let out: std::collections::BTreeSet<ItemId> = office
+        .read(|c| projection::eighty_sixed(c, &menu))
+        .expect("86")
+        .into_iter()
+        .collect();
+    let line = pass_shared::projection::fold::new_line(&sell(
+        &menu,
+        "classic_burger",
+        &[],
+        "c10-l1",
+        1,
+        1,
+    ))
+    .expect("line");
+    assert!(
+        check.add_line(line, &out).is_err(),
+        "ordering an 86'd item is refused at creation"
+    );
+}
+
+#[test]
+fn a_bump_that_arrives_before_its_ticket_is_applied_once_the_ticket_arrives() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let terminal = store_device(dir.path(), "terminal", DeviceRole::OrderTerminal);
+    let grill = store_device(dir.path(), "grill", DeviceRole::KitchenScreen);
+    let late = store_device(dir.path(), "late", DeviceRole::KitchenScreen);
+    let menu = menu();
+    terminal.append(&open("c2", "A2")).expect("open");
+    terminal
+        .append(&Event::LinesAdded {
+            check: "c2".into(),
+            lines: vec![sell(&menu, "classic_burger", &[], "c2-l1", 1, 1)],
+        })
+        .expect("add");
+    terminal
+        .append(&Event::ItemsSent {
+            check: "c2".into(),
+            send: 1,
+            lines: vec!["c2-l1".into()],
+        })
+        .expect("send");
+    sync(&terminal, &grill);
+    let ticket = ticket_id("c2", 1, &"grill".into(), Course(1)).to_string();
+    grill
+        .append(&Event::TicketShown {
+            check: "c2".into(),
+            ticket: ticket.clone(),
+            at_ms: T0,
+        })
+        .expect("shown");
+    grill
+        .append(&Event::TicketBumped {
+            check: "c2".into(),
+            ticket: ticket.clone(),
+            at_ms: T0 + 60_000,
+        })
+        .expect("bump");
+    // The late device hears the grill's own events first, then the terminal's.
+    let from_grill = grill.events_after(grill.origin(), 0, 100).expect("read");
+    late.apply(bytes(&from_grill)).expect("apply");
+    let waiting: i64 = late
+        .read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM proj_conflicts WHERE subject = 'c2'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("conflicts");
+    assert!(
+        waiting > 0,
+        "events whose check has not arrived are shown as waiting"
+    );
+    sync(&terminal, &late);
+    let state: String = late
+        .read(|c| {
+            c.query_row(
+                "SELECT state FROM proj_tickets WHERE ticket_id = ?1",
+                [&ticket],
+                |r| r.get(0),
+            )
+        })
+        .expect("ticket");
+    assert_eq!(state, "done");
+    assert_eq!(dump(&late), dump(&grill));
+}
+
+#[test]
+fn rebuilding_gives_what_incremental_application_gave() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let t = store_device(dir.path(), "t", DeviceRole::OrderTerminal);
+    let menu = menu();
+    t.append(&Event::MenuPublished { toml: MENU.into() })
+        .expect("menu");
+    t.append(&Event::StockReceived {
+        ingredient: "beef_patty".into(),
+        qty: Decimal::from(5),
+    })
+    .expect("stock");
+    t.append(&open("c3", "A3")).expect("open");
+    t.append(&Event::LinesAdded {
+        check: "c3".into(),
+        lines: vec![
+            sell(&menu, "classic_burger", &["add_bacon"], "c3-l1", 1, 1),
+            sell(&menu, "bacon_bbq_burger", &[], "c3-l2", 2, 1),
+        ],
+    })
+    .expect("add");
+    t.append(&Event::ItemsSent {
+        check: "c3".into(),
+        send: 1,
+        lines: vec!["c3-l1".into(), "c3-l2".into()],
+    })
+    .expect("send");
+    t.append(&Event::CheckDiscounted {
+        check: "c3".into(),
+        discount: DiscountRecord::Percent(Decimal::from(10)),
+        manager: "sam".into(),
+        reason: "birthday".into(),
+    })
+    .expect("discount");
+    t.append(&Event::ItemEightySixed {
+        item: "caesar_salad".into(),
+        reason: "no romaine".into(),
+    })
+    .expect("86");
+    let before = dump(&t);
+    assert!(
+        before.iter().any(|r| r.starts_with("proj_checks:")),
+        "{before:?}"
+    );
+    let path = t.path().to_path_buf();
+    drop(t);
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    projection::rebuild(&mut conn).expect("rebuild");
+    assert_eq!(projection::dump(&conn).expect("dump"), before);
+}
+
+/// A small service: two terminals open checks, add lines, send, void, pay and close; a screen
+/// shows and bumps. Returns every envelope, from three origins.
+fn service(dir: &Path, checks: usize, voids: &[bool], bumps: &[bool]) -> Vec<Vec<u8>> {
+    let menu = menu();
+    let a = store_device(dir, "gen-a", DeviceRole::OrderTerminal);
+    let b = store_device(dir, "gen-b", DeviceRole::OrderTerminal);
+    let screen = store_device(dir, "gen-s", DeviceRole::KitchenScreen);
+    a.append(&Event::MenuPublished { toml: MENU.into() })
+        .expect("menu");
+    a.append(&Event::StockReceived {
+        ingredient: "beef_patty".into(),
+        qty: Decimal::from(3),
+    })
+    .expect("stock");
+    let items = [
+        "classic_burger",
+        "caesar_salad",
+        "draught_lager",
+        "bacon_bbq_burger",
+    ];
+    for n in 0..checks {
+        let dev = if n % 2 == 0 { &a } else { &b };
+        let c = format!("c{n}");
+        dev.append(&open(
+            &c,
+            &format!("{}{}", if n % 2 == 0 { 'A' } else { 'B' }, n + 1),
+        ))
+        .expect("open");
+        let lines: Vec<LineRecord> = (0..2)
+            .map(|k| {
+                sell(
+                    &menu,
+                    items[(n + k) % items.len()],
+                    &[],
+                    &format!("{c}-l{k}"),
+                    1,
+                    1,
+                )
+            })
+            .collect();
+        dev.append(&Event::LinesAdded {
+            check: c.clone(),
+            lines,
+        })
+        .expect("add");
+        dev.append(&Event::ItemsSent {
+            check: c.clone(),
+            send: 1,
+            lines: vec![format!("{c}-l0"), format!("{c}-l1")],
+        })
+        .expect("send");
+        if voids.get(n).copied().unwrap_or(false) {
+            dev.append(&Event::LineVoided {
+                check: c.clone(),
+                line: format!("{c}-l1"),
+                manager: "sam".into(),
+                reason: "changed mind".into(),
+            })
+            .expect("void");
+        }
+        sync(dev, &screen);
+        let tickets: Vec<String> = screen
+            .read(|db| {
+                db.prepare("SELECT ticket_id FROM proj_tickets WHERE check_id = ?1 AND state != 'voided' ORDER BY ticket_id")?
+                    .query_map([&c], |r| r.get(0))?
+                    .collect()
+            })
+            .expect("tickets");
+        for t in tickets {
+            screen
+                .append(&Event::TicketShown {
+                    check: c.clone(),
+                    ticket: t.clone(),
+                    at_ms: T0 + n as i64,
+                })
+                .expect("shown");
+            if bumps.get(n).copied().unwrap_or(true) {
+                screen
+                    .append(&Event::TicketBumped {
+                        check: c.clone(),
+                        ticket: t,
+                        at_ms: T0 + 300_000,
+                    })
+                    .expect("bump");
+            }
+        }
+        sync(&screen, dev);
+        let total: i64 = dev
+            .read(|db| {
+                db.query_row(
+                    "SELECT total_cents FROM proj_checks WHERE check_id = ?1",
+                    [&c],
+                    |r| r.get(0),
+                )
+            })
+            .expect("total");
+        dev.append(&Event::PaymentRecorded {
+            check: c.clone(),
+            payment: format!("{c}-p1"),
+            amount: pass_shared::domain::Money::from_minor(total),
+        })
+        .expect("pay");
+        dev.append(&Event::CheckClosed { check: c.clone() })
+            .expect("close");
+    }
+    let mut all = Vec::new();
+    for d in [&a, &b, &screen] {
+        all.extend(bytes(&d.all_events().expect("read")));
+    }
+    all
+}
+
+fn foreign_only(j: &Journal) -> Vec<String> {
+    // A device's own first event differs between devices; everything else must match.
+    dump(j)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, .. ProptestConfig::default() })]
+
+    /// Orders, sends, voids, bumps and payments from three devices: every arrival order, with
+    /// duplicates, gives identical projections.
+    #[test]
+    fn any_arrival_order_gives_identical_projections(
+        checks in 1usize..4,
+        voids in proptest::collection::vec(any::<bool>(), 4),
+        bumps in proptest::collection::vec(any::<bool>(), 4),
+        order in proptest::collection::vec(any::<prop::sample::Index>(), 40),
+        dups in proptest::collection::vec(any::<prop::sample::Index>(), 0..15),
+        chunk in 1usize..6,
+    ) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let all = service(dir.path(), checks, &voids, &bumps);
+        let in_order = store_device(dir.path(), "in-order", DeviceRole::KitchenScreen);
+        in_order.apply(all.clone()).expect("apply");
+        let mut shuffled = all.clone();
+        for (i, idx) in order.iter().enumerate() {
+            let len = shuffled.len();
+            shuffled.swap(i % len, idx.index(len));
+        }
+        for idx in &dups {
+            let pick = shuffled[idx.index(shuffled.len())].clone();
+            shuffled.push(pick);
+        }
+        let other = store_device(dir.path(), "shuffled", DeviceRole::KitchenScreen);
+        for piece in shuffled.chunks(chunk) {
+            other.apply(piece.to_vec()).expect("apply");
+        }
+        prop_assert_eq!(foreign_only(&in_order), foreign_only(&other));
+        let conflicts: i64 = other.read(|c| c.query_row("SELECT COUNT(*) FROM proj_conflicts", [], |r| r.get(0))).expect("conflicts");
+        prop_assert_eq!(conflicts, 0, "once everything has arrived nothing is left waiting");
+    }
+}
