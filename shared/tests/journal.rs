@@ -107,7 +107,7 @@ fn malformed_and_oversized_messages_are_set_aside_and_change_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let b = device(dir.path(), "b");
     let before = contents(&b);
-    let huge = format!("{{\"body\":\"{}\"}}", "x".repeat(70_000));
+    let huge = format!("{{\"body\":\"{}\"}}", "x".repeat(300_000));
     let junk = vec![
         b"not json".to_vec(),
         br#"{"body":{"v":1}}"#.to_vec(),

@@ -154,6 +154,13 @@ fn a_burger_goes_from_order_to_bumped_ticket_and_deducts_its_adjusted_recipe() {
             "a nine-minute ticket on the grill's clock"
         );
     }
+    let times = grill
+        .read(|c| projection::station_service_times(c, "grill", T0, T0 + 3_600_000))
+        .expect("times");
+    assert_eq!(
+        (times.count, times.median_ms, times.p90_ms),
+        (1, Some(540_000), Some(540_000))
+    );
     let levels = terminal.read(projection::stock_levels).expect("levels");
     let expected: BTreeMap<&str, Decimal> = [
         ("beef_patty", Decimal::from(9)),

@@ -9,8 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use pass_shared::clock::SystemClock;
+use pass_shared::domain::menu::Menu;
+use pass_shared::domain::staff;
 use pass_shared::event::DeviceRole;
+use pass_shared::event::Event;
 use pass_shared::journal::{Journal, JournalOptions, verify};
+use pass_shared::projection::{self, StoreProjections};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +32,46 @@ enum Command {
     /// Inspect and check store journals.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Set up a store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// The menu.
+    #[command(subcommand)]
+    Menu(MenuCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Write the menu and the first owner into a (stopped) device's journal, creating the
+    /// journal if needed. Run once, on one device; the others receive it by replication.
+    /// Running it again with the same menu file changes nothing.
+    Init {
+        /// The device database to write to (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// The menu file (TOML; see assets/menu.toml for the format).
+        #[arg(long)]
+        menu: PathBuf,
+        /// The owner's name.
+        #[arg(long)]
+        owner: String,
+        /// The owner's PIN (4 to 8 digits).
+        #[arg(long)]
+        pin: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MenuCommand {
+    /// Check a menu file and publish it to every device through a (stopped) device's journal.
+    /// A file identical to the menu in force changes nothing.
+    Import {
+        #[arg(long)]
+        db: PathBuf,
+        file: PathBuf,
+    },
+    /// Check a menu file without writing anything.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +163,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Journal(JournalCommand::Import { db, file }) => journal_import(&db, &file),
+        Command::Store(StoreCommand::Init {
+            db,
+            menu,
+            owner,
+            pin,
+        }) => store_init(&db, &menu, &owner, &pin),
+        Command::Menu(MenuCommand::Import { db, file }) => {
+            let (text, menu) = read_menu(&file)?;
+            let journal = open_store_db(&db)?;
+            publish_menu(&journal, &text, &menu)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Menu(MenuCommand::Check { file }) => {
+            let (_, menu) = read_menu(&file)?;
+            println!(
+                "{}: a valid menu of {} items",
+                file.display(),
+                menu.items().len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Journal(JournalCommand::Show { db }) => {
             let report = verify::verify_db(&db, false);
             if let Some(problem) = report.1.first() {
@@ -130,6 +195,96 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Largest menu file read.
+const MAX_MENU_BYTES: u64 = 1024 * 1024;
+
+fn read_menu(file: &std::path::Path) -> anyhow::Result<(String, Menu)> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    if size > MAX_MENU_BYTES {
+        anyhow::bail!(
+            "{}: {size} bytes, more than the {MAX_MENU_BYTES}-byte limit for a menu",
+            file.display()
+        );
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let menu =
+        Menu::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    Ok((text, menu))
+}
+
+fn open_store_db(db: &std::path::Path) -> anyhow::Result<Journal> {
+    Journal::open_with(
+        db,
+        JournalOptions::new(Arc::new(SystemClock), DeviceRole::Console, "store console"),
+        vec![Box::new(StoreProjections::new())],
+    )
+    .with_context(|| format!("opening {}", db.display()))
+}
+
+fn publish_menu(journal: &Journal, text: &str, menu: &Menu) -> anyhow::Result<()> {
+    let current = journal.read(|c| projection::register(c, "menu"))?;
+    if current.as_deref() == Some(text) {
+        println!(
+            "menu unchanged ({} items): nothing written",
+            menu.items().len()
+        );
+        return Ok(());
+    }
+    journal.append(&Event::MenuPublished {
+        toml: text.to_owned(),
+    })?;
+    println!("menu published: {} items", menu.items().len());
+    Ok(())
+}
+
+fn store_init(
+    db: &std::path::Path,
+    menu_file: &std::path::Path,
+    owner: &str,
+    pin: &str,
+) -> anyhow::Result<ExitCode> {
+    // Everything is checked before anything is written.
+    let (text, menu) = read_menu(menu_file)?;
+    staff::check_new_pin(pin).map_err(|e| anyhow::anyhow!("owner PIN: {e}"))?;
+    let owner = owner.trim();
+    if owner.is_empty() || owner.chars().count() > 60 {
+        anyhow::bail!("owner name: give 1 to 60 characters");
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| anyhow::anyhow!("no randomness for the PIN's salt: {e}"))?;
+    let hash = staff::PinHash::new(pin, salt).map_err(|e| anyhow::anyhow!("owner PIN: {e}"))?;
+    let journal = open_store_db(db)?;
+    publish_menu(&journal, &text, &menu)?;
+    let has_staff = journal.read(|c| {
+        c.query_row(
+            "SELECT EXISTS(SELECT 1 FROM proj_registers WHERE key LIKE 'staff:%')",
+            [],
+            |r| r.get::<_, bool>(0),
+        )
+    })?;
+    if has_staff {
+        println!("the store already has staff: no owner added");
+    } else {
+        journal.append(&Event::StaffAdded {
+            staff: "owner".into(),
+            name: owner.to_owned(),
+            role: staff::Role::Owner.as_str().to_owned(),
+            pin_hash: hash.as_str().to_owned(),
+        })?;
+        println!("owner {owner} added (staff id `owner`)");
+    }
+    println!(
+        "store initialised in {} (origin {})",
+        db.display(),
+        journal.origin()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -36,31 +36,32 @@
 //!
 //! A PIN is 4 to 8 ASCII digits. A *new* PIN ([`PinHash::new`], [`check_pin_free`]) is also
 //! refused when it is one of the two patterns people pick first: one digit repeated (`0000`,
-//! `777777`) or a straight run up or down, wrapping from 9 to 0 (`1234`, `7890`, `4321`,
-//! `0987`, `12345678`). That is deliberately a short list: PINs are unique in the store (below), and
-//! these are the PINs two people would most often both want, and an intruder would try first.
+//! `777777`) or a straight run up or down, wrapping from 9 to 0 (`1234`, `7890`, `4321`, `0987`,
+//! `12345678`). That is deliberately a short list: PINs are unique in the store (below), and these
+//! are the PINs two people would most often both want, and an intruder would try first.
 //!
 //! A PIN is stored only as an argon2id hash in PHC string form
 //! (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), never in clear. New hashes use [`PIN_COST`]:
 //! 19 MiB of memory, two passes, one lane (the argon2 crate's default and OWASP's minimum for
-//! argon2id). Measured on the 2-core development VM, with dependencies built at `opt-level = 2`
-//! as the workspace's dev profile does: one hash or verify takes 15–30 ms (noisy VM; 9–13 ms
-//! with `t = 1`, about 50 ms at 46 MiB). A hash read back from the journal ([`PinHash::parse`])
-//! may carry other costs, up to [`MAX_PIN_COST`], so a later release can raise `PIN_COST`
-//! without invalidating anyone's PIN; a hash asking for more is refused, because verifying it is
-//! work any device would have to do for whoever wrote the event.
+//! argon2id). Measured on the 2-core development VM in the debug test build (the workspace's dev
+//! profile builds dependencies at `opt-level = 2`, so argon2 runs at about release speed): one
+//! hash or verify takes 28–35 ms (mean of 20, three runs; 15–30 ms in a standalone loop; `t = 1`
+//! halves it, 46 MiB doubles it). A hash read back from the journal ([`PinHash::parse`]) may
+//! carry other costs, up to [`MAX_PIN_COST`], so a later release can raise `PIN_COST` without
+//! invalidating anyone's PIN; a hash asking for more is refused, because verifying it is work
+//! any device would have to do for whoever wrote the event.
 //!
 //! The salt is an argument (the domain has no randomness). Which salt to pass is the caller's
-//! choice, and it decides what signing in costs (below):
+//! choice, and it decides what signing in costs:
 //!
 //! - **One store salt** (16 random bytes made once at store setup, recorded with the store's
 //!   staff events): signing in costs one argon2 computation, whatever the number of staff. Since
-//!   PINs are unique in the store, no two people ever have the same hash.
+//!   PINs are unique in the store, no two people ever have the same hash. This is the one to use.
 //! - **A salt per person**: signing in costs one computation per active person (30 people:
-//!   0.5–1 s on the VM). A stolen journal then costs an attacker N times the work to recover
-//!   every PIN instead of once; but a 4-digit PIN falls to 10,000 guesses (minutes) either
-//!   way, so this is worth little. The real protections are that hashes never leave the store
-//!   and the sign-in throttle.
+//!   0.85–0.9 s on the VM, measured). A stolen journal then costs an attacker N times the work
+//!   to recover every PIN instead of once; but a 4-digit PIN falls to 10,000 guesses (minutes)
+//!   either way, so this buys little. The real protections are that the hashes never leave the
+//!   store's devices and broker, and the sign-in throttle.
 //!
 //! # Unique PINs
 //!
@@ -1200,7 +1201,12 @@ mod tests {
             first_delay_ms in 0u64..100_000,
             max_delay_ms in 0u64..1_000_000,
         ) {
-            let policy = ThrottlePolicy { free_tries, first_delay_ms, max_delay_ms, ..ThrottlePolicy::default() };
+            let policy = ThrottlePolicy {
+                free_tries,
+                first_delay_ms,
+                max_delay_ms,
+                ..ThrottlePolicy::default()
+            };
             let delay = backoff_delay_ms(&policy, n);
             prop_assert!(delay <= max_delay_ms);
             prop_assert!(backoff_delay_ms(&policy, n + 1) >= delay);

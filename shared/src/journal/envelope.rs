@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 /// Body format version written by this build.
 pub const BODY_VERSION: u32 = 1;
 /// Largest envelope accepted from the network or a file.
-pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
+pub const MAX_ENVELOPE_BYTES: usize = 256 * 1024;
 /// The `prev` of every origin's first event.
 pub const GENESIS_PREV: [u8; 32] = [0; 32];
 

@@ -571,3 +571,22 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
 pub fn is_eighty_sixed_by_hand(db: &Connection, item: &str) -> rusqlite::Result<bool> {
     Ok(register(db, &format!("86:{item}"))?.is_some_and(|v| v.starts_with("out")))
 }
+
+/// Service times of a station's finished tickets whose bump falls in `[from_ms, to_ms)`, each
+/// measured on the one screen's clock (its bump minus its first showing).
+pub fn station_service_times(
+    db: &Connection,
+    station: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> rusqlite::Result<crate::domain::stats::ServiceTimes> {
+    let times: Vec<i64> = db
+        .prepare_cached(
+            "SELECT bumped_ms - shown_ms FROM proj_tickets
+             WHERE station = ?1 AND state = 'done' AND shown_ms IS NOT NULL
+               AND bumped_ms >= ?2 AND bumped_ms < ?3",
+        )?
+        .query_map(params![station, from_ms, to_ms], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(crate::domain::stats::service_times(times))
+}

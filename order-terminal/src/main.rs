@@ -1,0 +1,13 @@
+use bevy::prelude::*;
+use clap::Parser as _;
+
+fn main() -> AppExit {
+    let config = order_terminal::Cli::parse().into_config();
+    if let Err(no_display) = order_terminal::display::check_env() {
+        eprintln!("order-terminal: {no_display}");
+        return AppExit::from_code(2);
+    }
+    App::new()
+        .add_plugins(order_terminal::AppPlugin::new(config))
+        .run()
+}
