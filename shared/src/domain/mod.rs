@@ -1,6 +1,7 @@
 //! The restaurant's rules. Pure: no IO, no clock, no randomness, no SQLite, no network, no
 //! renderer. Time and ids come in as arguments.
 
+pub mod business_day;
 pub mod check;
 pub mod hlc;
 mod id;

@@ -706,7 +706,7 @@ impl SignInThrottle {
         }
         let every = |count: usize, every: u32| {
             let every = usize::try_from(every).unwrap_or(usize::MAX);
-            every > 0 && count > 0 && count % every == 0
+            every > 0 && count > 0 && count.is_multiple_of(every)
         };
         let alert = every(self.in_a_row_ms.len(), self.policy.alert_every_in_a_row)
             || every(self.remembered_ms.len(), self.policy.alert_every_remembered);
