@@ -539,3 +539,126 @@ proptest! {
         prop_assert_eq!(conflicts, 0, "once everything has arrived nothing is left waiting");
     }
 }
+
+fn device_at(dir: &Path, name: &str, clock: &ManualClock) -> Journal {
+    let opts = JournalOptions::new(Arc::new(clock.clone()), DeviceRole::OrderTerminal, name);
+    Journal::open_with(
+        db_path(dir, name),
+        opts,
+        vec![Box::new(StoreProjections::new())],
+    )
+    .expect("open")
+}
+
+/// Opens, sells one burger, sends, pays and closes a check.
+fn whole_sale(dev: &Journal, menu: &Menu, check: &str, number: &str) {
+    dev.append(&open(check, number)).expect("open");
+    let line = format!("{check}-l1");
+    dev.append(&Event::LinesAdded {
+        check: check.into(),
+        lines: vec![sell(menu, "classic_burger", &[], &line, 1, 1)],
+    })
+    .expect("add");
+    dev.append(&Event::ItemsSent {
+        check: check.into(),
+        send: 1,
+        lines: vec![line],
+    })
+    .expect("send");
+    let total: i64 = dev
+        .read(|db| {
+            db.query_row(
+                "SELECT total_cents FROM proj_checks WHERE check_id = ?1",
+                [check],
+                |r| r.get(0),
+            )
+        })
+        .expect("total");
+    dev.append(&Event::PaymentRecorded {
+        check: check.into(),
+        payment: format!("{check}-p"),
+        amount: pass_shared::domain::Money::from_minor(total),
+    })
+    .expect("pay");
+    dev.append(&Event::CheckClosed {
+        check: check.into(),
+    })
+    .expect("close");
+}
+
+#[test]
+fn the_z_covers_exactly_the_closed_heads_and_a_late_sale_shows_as_late_after_z_everywhere() {
+    use pass_shared::projection::day::{self, SaleDay};
+    let dir = tempfile::tempdir().expect("tmp");
+    let menu = menu();
+    let (clock_a, clock_b, clock_office) = (
+        ManualClock::starting_at(T0),
+        ManualClock::starting_at(T0 + 60_000),
+        ManualClock::starting_at(T0 + 120_000),
+    );
+    let a = device_at(dir.path(), "a", &clock_a);
+    let b = device_at(dir.path(), "b", &clock_b);
+    let office = device_at(dir.path(), "office", &clock_office);
+    whole_sale(&a, &menu, "c1", "A1");
+    // b is cut off: its sale, made before the close, reaches nobody until later.
+    whole_sale(&b, &menu, "c2", "B1");
+    sync(&a, &office);
+    let today = pass_shared::domain::business_day::StoreSettings::default()
+        .business_day(T0)
+        .expect("day");
+    day::close_day(&office, today).expect("close the day");
+    assert!(
+        day::close_day(&office, today).is_err(),
+        "a day is closed once"
+    );
+    // After the close, a sale on the same evening belongs to the next business day.
+    sync(&office, &a);
+    clock_a.set(T0 + 180_000);
+    whole_sale(&a, &menu, "c3", "A2");
+    for (from, to) in [
+        (&a, &b),
+        (&b, &a),
+        (&a, &office),
+        (&b, &office),
+        (&office, &a),
+        (&office, &b),
+    ] {
+        sync(from, to);
+    }
+    let tomorrow = today.next().expect("next day");
+    let mut reports = Vec::new();
+    for dev in [&a, &b, &office] {
+        let z = dev
+            .read(|db| Ok(day::day_report(db, today)))
+            .expect("read")
+            .expect("report");
+        let next = dev
+            .read(|db| Ok(day::day_report(db, tomorrow)))
+            .expect("read")
+            .expect("report");
+        let checks =
+            |sales: &[day::Sale]| sales.iter().map(|s| s.check.clone()).collect::<Vec<_>>();
+        assert!(z.closed);
+        assert_eq!(
+            checks(&z.sales),
+            vec!["c1"],
+            "the Z covers exactly the sale within the close's heads"
+        );
+        assert_eq!(
+            checks(&next.sales),
+            vec!["c3"],
+            "a sale after the close is the next day's"
+        );
+        assert_eq!(
+            checks(&next.late_after_z),
+            vec!["c2"],
+            "the cut-off terminal's sale is late, after Z"
+        );
+        assert_eq!(next.late_after_z[0].day, SaleDay::LateAfterZ(today));
+        reports.push((z, next));
+    }
+    assert!(
+        reports.windows(2).all(|w| w[0] == w[1]),
+        "every device reports the same"
+    );
+}

@@ -59,6 +59,8 @@ pub enum JournalError {
     Migration(#[from] MigrationError),
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("the commit failed, nothing of this batch was written: {0}")]
     CommitFailed(String),
 }

@@ -87,7 +87,12 @@ const MIGRATIONS: &[&str] = &[
         tax_cents       INTEGER NOT NULL,
         total_cents     INTEGER NOT NULL,
         paid_cents      INTEGER NOT NULL,
-        opened_hlc      INTEGER NOT NULL
+        opened_hlc      INTEGER NOT NULL,
+        -- The event that closed the check (its sale), while closed.
+        closed_hlc      INTEGER,
+        closed_origin   TEXT,
+        closed_seq      INTEGER,
+        closed_wall_ms  INTEGER
     );
     CREATE TABLE proj_lines (
         check_id      TEXT NOT NULL,

@@ -25,6 +25,9 @@ pub struct FoldKey {
     pub hlc: u64,
     pub origin: String,
     pub seq: u64,
+    /// The origin's wall clock when it wrote the event (never decides the order: the three
+    /// fields above are unique).
+    pub wall_ms: i64,
 }
 
 /// A check and its tickets, as folded.
@@ -39,8 +42,8 @@ pub struct CheckFold {
     pub opened_hlc: u64,
     /// HLC of each send, by send number.
     pub send_hlc: std::collections::BTreeMap<u32, u64>,
-    /// HLC of the close, while closed.
-    pub closed_hlc: Option<u64>,
+    /// The event that closed the check, while closed.
+    pub closed: Option<FoldKey>,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -325,14 +328,14 @@ impl CheckFold {
             }
             Event::CheckClosed { .. } => {
                 self.open_check()?.close().map_err(|e| err(&e))?;
-                self.closed_hlc = Some(key.hlc);
+                self.closed = Some(key.clone());
             }
             Event::CheckReopened {
                 manager, reason, ..
             } => {
                 let approval = approval(manager, reason)?;
                 self.open_check()?.reopen(approval).map_err(|e| err(&e))?;
-                self.closed_hlc = None;
+                self.closed = None;
             }
             Event::TicketShown { ticket, at_ms, .. } => {
                 self.ticket(ticket)?.show(*at_ms).map_err(|e| err(&e))?;

@@ -15,6 +15,7 @@
 //! An event naming a check that has not arrived yet simply waits in the check's event set: the
 //! fold reports it as a conflict until the opening arrives, then folds it normally.
 
+pub mod day;
 pub mod fold;
 
 use std::collections::BTreeMap;
@@ -23,19 +24,13 @@ use std::str::FromStr;
 use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
 
+use crate::domain::business_day::{SettingChange, StockDeduction, StoreSettings};
 use crate::domain::check::CheckState;
 use crate::domain::menu::{ItemId, Menu, ModifierId};
 use crate::domain::ticket::{ItemState, Priority, TicketState};
 use crate::event::{Event, SettingRecord};
 use crate::journal::{AcceptedEvent, Projector};
 use fold::{CheckFold, FoldKey, fold_check};
-
-/// Where stock is deducted: when the kitchen gets the order, or when the check is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeductOn {
-    Send,
-    Payment,
-}
 
 /// The store's projections. Add it to a journal with `Journal::open_with`.
 #[derive(Debug, Default)]
@@ -79,12 +74,25 @@ pub fn register(db: &Connection, key: &str) -> rusqlite::Result<Option<String>> 
         .optional()
 }
 
-/// Where the store deducts stock (default: on send).
-pub fn deduct_on(db: &Connection) -> rusqlite::Result<DeductOn> {
-    Ok(match register(db, "setting:deduct_stock_on")?.as_deref() {
-        Some("payment") => DeductOn::Payment,
-        _ => DeductOn::Send,
-    })
+/// The store's settings as the journal has set them (defaults where nothing was set). A value
+/// this build cannot accept (a time zone it does not know) is logged and the default kept.
+pub fn store_settings(db: &Connection) -> rusqlite::Result<StoreSettings> {
+    let mut stmt = db.prepare_cached(
+        "SELECT key, value FROM proj_registers WHERE key LIKE 'setting:%' ORDER BY key",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut settings = StoreSettings::default();
+    for row in rows {
+        let (key, value) = row?;
+        let name = key.trim_start_matches("setting:");
+        match SettingChange::parse(name, &value).and_then(|c| settings.apply(&c)) {
+            Ok(next) => settings = next,
+            Err(e) => {
+                tracing::warn!(setting = name, %value, error = %e, "store setting not applied")
+            }
+        }
+    }
+    Ok(settings)
 }
 
 fn setting_key(s: &SettingRecord) -> (&'static str, String) {
@@ -147,18 +155,20 @@ impl StoreProjections {
         let Some(check) = &fold.check else {
             return Ok(());
         };
-        let on = deduct_on(db)?;
-        let closed_hlc = fold.closed_hlc;
+        let on = store_settings(db)?.stock_deduction();
+        let closed_hlc = fold.closed.as_ref().map(|k| k.hlc);
         let Some(menu) = self.menu(db)? else {
             return Ok(());
         };
         for line in check.lines() {
             let at_hlc = match on {
-                DeductOn::Send => line.sent().and_then(|n| fold.send_hlc.get(&n).copied()),
-                DeductOn::Payment if !line.is_voided() && check.state() == CheckState::Closed => {
+                StockDeduction::OnSend => line.sent().and_then(|n| fold.send_hlc.get(&n).copied()),
+                StockDeduction::OnPayment
+                    if !line.is_voided() && check.state() == CheckState::Closed =>
+                {
                     closed_hlc
                 }
-                DeductOn::Payment => None,
+                StockDeduction::OnPayment => None,
             };
             let Some(at_hlc) = at_hlc else { continue };
             let p = line.priced();
@@ -189,7 +199,7 @@ impl StoreProjections {
 /// A check's events, decoded, with their fold keys.
 fn check_events(db: &Connection, check_id: &str) -> rusqlite::Result<Vec<(FoldKey, Event)>> {
     let mut stmt = db.prepare_cached(
-        "SELECT s.hlc, s.origin, s.seq, e.body FROM subject_events s JOIN events e ON e.id = s.event_id
+        "SELECT s.hlc, s.origin, s.seq, e.body, e.wall_ms FROM subject_events s JOIN events e ON e.id = s.event_id
          WHERE s.subject = ?1 ORDER BY s.hlc, s.origin, s.seq",
     )?;
     let rows = stmt.query_map([check_id], |r| {
@@ -198,17 +208,19 @@ fn check_events(db: &Connection, check_id: &str) -> rusqlite::Result<Vec<(FoldKe
             r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (hlc, origin, seq, body) = row?;
+        let (hlc, origin, seq, body, wall_ms) = row?;
         match serde_json::from_str::<Event>(&body) {
             Ok(event) => out.push((
                 FoldKey {
                     hlc: u64::try_from(hlc).unwrap_or(0),
                     origin,
                     seq: u64::try_from(seq).unwrap_or(0),
+                    wall_ms,
                 },
                 event,
             )),
@@ -249,8 +261,9 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
         .unwrap_or_default();
     db.prepare_cached(
         "INSERT INTO proj_checks (check_id, number, order_type, table_id, server, guests, state,
-             subtotal_cents, discount_cents, tax_cents, total_cents, paid_cents, opened_hlc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             subtotal_cents, discount_cents, tax_cents, total_cents, paid_cents, opened_hlc,
+             closed_hlc, closed_origin, closed_seq, closed_wall_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         check.id().as_str(),
@@ -270,6 +283,10 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
         cents(totals.total),
         cents(check.paid()),
         i64_of(fold.opened_hlc),
+        fold.closed.as_ref().map(|k| i64_of(k.hlc)),
+        fold.closed.as_ref().map(|k| k.origin.clone()),
+        fold.closed.as_ref().map(|k| i64_of(k.seq)),
+        fold.closed.as_ref().map(|k| k.wall_ms),
     ])?;
     for line in check.lines() {
         let p = line.priced();
@@ -358,6 +375,7 @@ impl Projector for StoreProjections {
             hlc: ev.header.hlc,
             origin: ev.header.origin.to_string(),
             seq: ev.header.seq,
+            wall_ms: ev.header.wall_ms,
         };
         if let Some(check) = event.check() {
             db.prepare_cached(

@@ -1,0 +1,649 @@
+//! The wire protocol between devices: MQTT topics and message payloads.
+//!
+//! Wire types live here and nowhere else; they are not the journal's or the domain's types, and
+//! the conversions between them are `From`/`TryFrom` impls at this boundary. Everything a peer
+//! sends is untrusted: [`v1::decode`] and [`v1::decode_publish`] refuse an oversized, malformed,
+//! unknown-version or invalid message with a [`ProtocolError`] and never panic.
+//!
+//! # Topics (v1)
+//!
+//! Every topic is `pass/v1/<store>/…`. A device publishes only on topics that name itself (its
+//! device id, or for events its journal origin), so a per-device broker ACL can hold
+//! ([`v1::publish_patterns`] lists them for the broker configuration):
+//!
+//! | topic | published by | QoS | retained | payload `type` |
+//! |---|---|---|---|---|
+//! | `ev/<origin>` | the origin's device | 1 | no | `events`: a batch of that origin's envelopes |
+//! | `have/<device>` | the device | 1 | **yes** | `have`: per-origin head (highest contiguous seq + hash), role, name |
+//! | `pull/<device>` | the requester | 1 | no | `pull`: missing ranges, naming ONE responder |
+//! | `sync/<requester>/<responder>` | the responder | 1 | no | `sync`: one batch of the answer |
+//! | `hb/<device>` | the device | 0 | no | `heartbeat`: every second |
+//! | `gone/<device>` | the broker (last will) or the device on a clean stop | 1 | no | `gone` |
+//!
+//! Presence is carried by heartbeats, not by a retained state: a retained "online" flag would
+//! outlive a device whose broker died with it, while a heartbeat that stops is unambiguous. The
+//! last will on `gone/<device>` only lets peers stop asking a device that dropped its connection
+//! without waiting for its heartbeats to time out.
+//!
+//! # Messages (v1)
+//!
+//! JSON objects, internally tagged by `type`, with the protocol version in `v`:
+//!
+//! ```json
+//! {"v":1,"type":"events","origin":"9f2c0a11b3d4e5f6","events":[{"body":{…},"prev":"…","hash":"…","sig":"…"}, …]}
+//! {"v":1,"type":"have","device":"grill","origin":"9f2c0a11b3d4e5f6","role":"kitchen_screen","name":"Grill",
+//!  "heads":{"9f2c0a11b3d4e5f6":{"seq":812,"hash":"<64 hex>"}, …}}
+//! {"v":1,"type":"pull","req":7,"requester":"expo","responder":"grill",
+//!  "ranges":[{"origin":"9f2c0a11b3d4e5f6","after":700,"through":812}]}
+//! {"v":1,"type":"sync","req":7,"requester":"expo","responder":"grill","origin":"9f2c0a11b3d4e5f6",
+//!  "events":[…],"last":false}
+//! {"v":1,"type":"heartbeat","device":"grill","origin":"9f2c0a11b3d4e5f6","role":"kitchen_screen",
+//!  "wall_ms":1767225600000,"unconfirmed":0}
+//! {"v":1,"type":"gone","device":"grill"}
+//! ```
+//!
+//! Envelopes travel as their JSON text, byte for byte ([`RawValue`]): never re-serialised, never
+//! base64, so the hash chain and signatures survive any device that does not know a field.
+//!
+//! Within v1 changes are additive only: a new optional field (ignored by older devices), a new
+//! message `type` (refused as [`ProtocolError::UnknownType`], which a receiver logs quietly), a
+//! new role (read as [`v1::Role::Unknown`]). Anything else is v2, on `pass/v2/…`.
+//!
+//! # Sizes, chosen on purpose
+//!
+//! - **Packets: 512 KiB** ([`v1::MAX_PACKET_BYTES`]). rumqttc refuses packets over 10 KiB by
+//!   default, which one menu-import event already exceeds; the journal accepts envelopes up to
+//!   256 KiB ([`MAX_ENVELOPE_BYTES`]), and the largest envelope must still travel alone in one
+//!   message with its framing. The MQTT client sets this as its incoming and outgoing maximum and
+//!   the store's Mosquitto sets `max_packet_size` to the same value, so a larger packet is
+//!   refused at the broker rather than half-delivered.
+//! - **Messages: the packet less 4 KiB** ([`v1::MAX_MESSAGE_BYTES`]) for the fixed header, the
+//!   topic (under 130 bytes) and MQTT 5 properties.
+//! - **Batches: filled to 64 KiB and at most 256 envelopes** ([`v1::BATCH_TARGET_BYTES`],
+//!   [`v1::BATCH_MAX_EVENTS`]). A ticket event is 0.5–2 KiB, so a batch carries 30–130 of them:
+//!   enough to amortise the per-message cost of the broker and of one journal apply, small enough
+//!   that one message takes well under a millisecond on a wired LAN. An envelope larger than the
+//!   target goes in a batch of its own.
+//! - **Queues.** Mosquitto queues at most 1,000 messages per client beyond its in-flight window
+//!   (`max_queued_messages`) and drops QoS 1 messages past that. Live event batches are one
+//!   message per commit group, and a pull is answered with at most 2 MiB, i.e. 32 batches (the
+//!   replicator's `Tuning`), with one pull in flight per requester, so a catch-up never floods a
+//!   peer's queue. Anything dropped anyway is repaired by the `have`/`pull` path, never lost.
+
+use crate::journal::MAX_ENVELOPE_BYTES;
+
+/// Why a message or topic was refused. Each is logged once by whoever received it, and the
+/// message is set aside.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("message is {len} bytes, more than the {max}-byte limit")]
+    TooLarge { len: usize, max: usize },
+    #[error("message is not valid JSON of the expected shape: {0}")]
+    Malformed(String),
+    #[error("message speaks protocol version {0}; this build speaks version 1")]
+    UnknownVersion(u64),
+    #[error("message type `{0}` is not known to this build")]
+    UnknownType(String),
+    #[error("message is invalid: {0}")]
+    Invalid(String),
+    #[error("`{0}` is not a valid id (1 to 32 characters of a-z, 0-9 and -)")]
+    BadId(String),
+    #[error("`{0}` is not a Pass v1 topic of this store")]
+    BadTopic(String),
+    #[error("topic `{topic}` does not match the message it carries (expected `{expected}`)")]
+    TopicMismatch { topic: String, expected: String },
+    #[error("message could not be encoded: {0}")]
+    Encode(String),
+}
+
+pub mod v1 {
+    //! Protocol version 1: see the [module documentation](super).
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::fmt;
+
+    use serde::{Deserialize, Serialize};
+    use serde_json::value::RawValue;
+
+    use super::{MAX_ENVELOPE_BYTES, ProtocolError};
+    use crate::event::DeviceRole;
+    use crate::journal::{Head, Origin};
+
+    /// The version this module speaks, written in every message's `v`.
+    pub const VERSION: u64 = 1;
+    /// Largest MQTT packet, both directions: the client's and the broker's maximum.
+    pub const MAX_PACKET_BYTES: usize = 512 * 1024;
+    /// Largest message payload sent or accepted.
+    pub const MAX_MESSAGE_BYTES: usize = MAX_PACKET_BYTES - 4 * 1024;
+    /// Room a batch message needs around its envelopes (type, ids, seqs, commas).
+    pub const BATCH_OVERHEAD_BYTES: usize = 1024;
+    /// A sender fills a batch up to this many bytes of envelopes.
+    pub const BATCH_TARGET_BYTES: usize = 64 * 1024;
+    /// A sender puts at most this many envelopes in one batch.
+    pub const BATCH_MAX_EVENTS: usize = 256;
+    /// A receiver accepts at most this many envelopes in one message (more than this build
+    /// sends, so a later sender may batch differently).
+    pub const MAX_EVENTS_PER_MESSAGE: usize = 4096;
+    /// Most origins one `have` may list (a store has a few dozen over its life).
+    pub const MAX_HEADS_PER_HAVE: usize = 4096;
+    /// Most ranges one `pull` may ask for.
+    pub const MAX_RANGES_PER_PULL: usize = 256;
+    /// Longest device name, in characters.
+    pub const MAX_NAME_CHARS: usize = 64;
+    /// Longest store or device id.
+    pub const MAX_ID_CHARS: usize = 32;
+
+    // The largest envelope the journal accepts must fit in one message with its framing.
+    const _: () = assert!(MAX_ENVELOPE_BYTES + BATCH_OVERHEAD_BYTES <= MAX_MESSAGE_BYTES);
+    const _: () = assert!(BATCH_TARGET_BYTES + BATCH_OVERHEAD_BYTES <= MAX_MESSAGE_BYTES);
+
+    fn valid_id(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= MAX_ID_CHARS
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }
+
+    macro_rules! id_type {
+        ($(#[$doc:meta])* $name:ident) => {
+            $(#[$doc])*
+            #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+            #[serde(try_from = "String", into = "String")]
+            pub struct $name(String);
+
+            impl $name {
+                pub fn as_str(&self) -> &str {
+                    &self.0
+                }
+            }
+
+            impl TryFrom<String> for $name {
+                type Error = ProtocolError;
+                fn try_from(s: String) -> Result<$name, ProtocolError> {
+                    if valid_id(&s) {
+                        Ok($name(s))
+                    } else {
+                        Err(ProtocolError::BadId(s))
+                    }
+                }
+            }
+
+            impl std::str::FromStr for $name {
+                type Err = ProtocolError;
+                fn from_str(s: &str) -> Result<$name, ProtocolError> {
+                    $name::try_from(s.to_owned())
+                }
+            }
+
+            impl From<$name> for String {
+                fn from(id: $name) -> String {
+                    id.0
+                }
+            }
+
+            impl fmt::Display for $name {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str(&self.0)
+                }
+            }
+        };
+    }
+
+    id_type!(
+        /// A store's id in topics: 1 to 32 characters of `a-z`, `0-9` and `-`.
+        StoreId
+    );
+    id_type!(
+        /// A device's id in topics (its MQTT identity, what the ACL names): 1 to 32 characters
+        /// of `a-z`, `0-9` and `-`. It is not the journal origin: a reinstalled device keeps its
+        /// device id and gets a new origin.
+        DeviceId
+    );
+
+    /// What a device is, as the wire says it. A role added later reads as `Unknown`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        KitchenScreen,
+        OrderTerminal,
+        Console,
+        #[serde(other)]
+        Unknown,
+    }
+
+    impl From<DeviceRole> for Role {
+        fn from(role: DeviceRole) -> Role {
+            match role {
+                DeviceRole::KitchenScreen => Role::KitchenScreen,
+                DeviceRole::OrderTerminal => Role::OrderTerminal,
+                DeviceRole::Console => Role::Console,
+            }
+        }
+    }
+
+    /// One origin's head in a `have`: its highest contiguous seq and that event's hash.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct HeadV1 {
+        pub seq: u64,
+        #[serde(with = "hex32")]
+        pub hash: [u8; 32],
+    }
+
+    impl From<Head> for HeadV1 {
+        fn from(h: Head) -> HeadV1 {
+            HeadV1 {
+                seq: h.seq,
+                hash: h.hash,
+            }
+        }
+    }
+
+    impl From<HeadV1> for Head {
+        fn from(h: HeadV1) -> Head {
+            Head {
+                seq: h.seq,
+                hash: h.hash,
+            }
+        }
+    }
+
+    /// A batch of one origin's envelopes, published by that origin's device on `ev/<origin>`.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct EventBatch {
+        pub origin: Origin,
+        /// Each envelope's JSON text exactly as stored, in seq order.
+        pub events: Vec<Box<RawValue>>,
+    }
+
+    /// What a device holds, retained on `have/<device>`. Peers confirm delivery from it, pick
+    /// pull responders from it, and a restored journal learns from it that it is behind.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Have {
+        pub device: DeviceId,
+        /// The device's own journal origin.
+        pub origin: Origin,
+        pub role: Role,
+        pub name: String,
+        pub heads: BTreeMap<Origin, HeadV1>,
+    }
+
+    /// Events of `origin` with `after < seq <= through`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Range {
+        pub origin: Origin,
+        pub after: u64,
+        pub through: u64,
+    }
+
+    /// A request for missing ranges, published on `pull/<requester>` and answered by
+    /// `responder` alone.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Pull {
+        /// Chosen by the requester; the answer repeats it.
+        pub req: u64,
+        pub requester: DeviceId,
+        pub responder: DeviceId,
+        pub ranges: Vec<Range>,
+    }
+
+    /// One batch of the answer to a pull, on `sync/<requester>/<responder>`.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct SyncBatch {
+        pub req: u64,
+        pub requester: DeviceId,
+        pub responder: DeviceId,
+        pub origin: Origin,
+        pub events: Vec<Box<RawValue>>,
+        /// The answer's final batch. The answer may hold less than was asked (the responder
+        /// holds less, or its size budget ran out): the requester asks again for the rest.
+        pub last: bool,
+    }
+
+    /// "I am here", every second on `hb/<device>`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Heartbeat {
+        pub device: DeviceId,
+        pub origin: Origin,
+        pub role: Role,
+        /// The sender's clock, for display only: nobody measures a duration across two clocks.
+        pub wall_ms: i64,
+        /// How many of the sender's own events not every peer it waits for has confirmed.
+        pub unconfirmed: u64,
+    }
+
+    /// The device left: its last will (published by the broker when its connection drops) or
+    /// its goodbye on a clean stop, on `gone/<device>`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Gone {
+        pub device: DeviceId,
+    }
+
+    /// Every v1 message.
+    #[derive(Debug, Clone, Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub enum Message {
+        Events(EventBatch),
+        Have(Have),
+        Pull(Pull),
+        Sync(SyncBatch),
+        Heartbeat(Heartbeat),
+        Gone(Gone),
+    }
+
+    /// A topic under `pass/v1/<store>/`.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Topic {
+        Events { origin: Origin },
+        Have { device: DeviceId },
+        Pull { requester: DeviceId },
+        Sync { requester: DeviceId, responder: DeviceId },
+        Heartbeat { device: DeviceId },
+        Gone { device: DeviceId },
+    }
+
+    fn prefix(store: &StoreId) -> String {
+        format!("pass/v{VERSION}/{store}")
+    }
+
+    impl Topic {
+        /// The topic's full path for `store`.
+        pub fn path(&self, store: &StoreId) -> String {
+            let p = prefix(store);
+            match self {
+                Topic::Events { origin } => format!("{p}/ev/{origin}"),
+                Topic::Have { device } => format!("{p}/have/{device}"),
+                Topic::Pull { requester } => format!("{p}/pull/{requester}"),
+                Topic::Sync {
+                    requester,
+                    responder,
+                } => format!("{p}/sync/{requester}/{responder}"),
+                Topic::Heartbeat { device } => format!("{p}/hb/{device}"),
+                Topic::Gone { device } => format!("{p}/gone/{device}"),
+            }
+        }
+
+        /// Reads a topic path of `store`. A path of another store, another version or an
+        /// unknown kind is refused.
+        pub fn parse(store: &StoreId, path: &str) -> Result<Topic, ProtocolError> {
+            let bad = || ProtocolError::BadTopic(path.chars().take(200).collect());
+            let mut parts = path.split('/');
+            let head = (parts.next(), parts.next(), parts.next());
+            if head != (Some("pass"), Some("v1"), Some(store.as_str())) {
+                return Err(bad());
+            }
+            let rest: Vec<&str> = parts.collect();
+            let device = |s: &str| s.parse::<DeviceId>().map_err(|_| bad());
+            let topic = match rest.as_slice() {
+                ["ev", origin] => Topic::Events {
+                    origin: origin.parse().map_err(|_| bad())?,
+                },
+                ["have", d] => Topic::Have { device: device(d)? },
+                ["pull", d] => Topic::Pull {
+                    requester: device(d)?,
+                },
+                ["sync", r, s] => Topic::Sync {
+                    requester: device(r)?,
+                    responder: device(s)?,
+                },
+                ["hb", d] => Topic::Heartbeat { device: device(d)? },
+                ["gone", d] => Topic::Gone { device: device(d)? },
+                _ => return Err(bad()),
+            };
+            Ok(topic)
+        }
+    }
+
+    /// The topic filters a device subscribes to: everyone's events, haves, pulls (it answers
+    /// those naming it), heartbeats and goodbyes, and the answers addressed to itself.
+    pub fn subscriptions(store: &StoreId, me: &DeviceId) -> Vec<String> {
+        let p = prefix(store);
+        vec![
+            format!("{p}/ev/+"),
+            format!("{p}/have/+"),
+            format!("{p}/pull/+"),
+            format!("{p}/sync/{me}/+"),
+            format!("{p}/hb/+"),
+            format!("{p}/gone/+"),
+        ]
+    }
+
+    /// The topics (with `+` wildcards) a device may publish on: what a per-device ACL grants.
+    pub fn publish_patterns(store: &StoreId, me: &DeviceId, origin: &Origin) -> Vec<String> {
+        let p = prefix(store);
+        vec![
+            format!("{p}/ev/{origin}"),
+            format!("{p}/have/{me}"),
+            format!("{p}/pull/{me}"),
+            format!("{p}/sync/+/{me}"),
+            format!("{p}/hb/{me}"),
+            format!("{p}/gone/{me}"),
+        ]
+    }
+
+    impl Message {
+        /// The one topic this message may travel on.
+        pub fn topic(&self) -> Topic {
+            match self {
+                Message::Events(m) => Topic::Events {
+                    origin: m.origin.clone(),
+                },
+                Message::Have(m) => Topic::Have {
+                    device: m.device.clone(),
+                },
+                Message::Pull(m) => Topic::Pull {
+                    requester: m.requester.clone(),
+                },
+                Message::Sync(m) => Topic::Sync {
+                    requester: m.requester.clone(),
+                    responder: m.responder.clone(),
+                },
+                Message::Heartbeat(m) => Topic::Heartbeat {
+                    device: m.device.clone(),
+                },
+                Message::Gone(m) => Topic::Gone {
+                    device: m.device.clone(),
+                },
+            }
+        }
+
+        /// Checks what the type system does not: counts, sizes, ranges.
+        pub fn validate(&self) -> Result<(), ProtocolError> {
+            let invalid = |why: String| Err(ProtocolError::Invalid(why));
+            match self {
+                Message::Events(m) => validate_envelopes(&m.events),
+                Message::Sync(m) => {
+                    if m.requester == m.responder {
+                        return invalid("a device cannot answer its own pull".into());
+                    }
+                    validate_envelopes(&m.events)
+                }
+                Message::Have(m) => {
+                    if m.name.chars().count() > MAX_NAME_CHARS {
+                        return invalid(format!("name longer than {MAX_NAME_CHARS} characters"));
+                    }
+                    if m.heads.len() > MAX_HEADS_PER_HAVE {
+                        return invalid(format!("more than {MAX_HEADS_PER_HAVE} heads"));
+                    }
+                    if let Some((origin, _)) = m.heads.iter().find(|(_, h)| h.seq == 0) {
+                        return invalid(format!("head of {origin} at seq 0"));
+                    }
+                    Ok(())
+                }
+                Message::Pull(m) => {
+                    if m.requester == m.responder {
+                        return invalid("a device cannot pull from itself".into());
+                    }
+                    if m.ranges.is_empty() || m.ranges.len() > MAX_RANGES_PER_PULL {
+                        return invalid(format!("1 to {MAX_RANGES_PER_PULL} ranges expected"));
+                    }
+                    let mut seen = BTreeSet::new();
+                    for r in &m.ranges {
+                        if r.after >= r.through {
+                            return invalid(format!(
+                                "empty range {}..={} of {}",
+                                r.after + 1,
+                                r.through,
+                                r.origin
+                            ));
+                        }
+                        if !seen.insert(&r.origin) {
+                            return invalid(format!("origin {} asked twice", r.origin));
+                        }
+                    }
+                    Ok(())
+                }
+                Message::Heartbeat(_) | Message::Gone(_) => Ok(()),
+            }
+        }
+    }
+
+    fn validate_envelopes(events: &[Box<RawValue>]) -> Result<(), ProtocolError> {
+        if events.len() > MAX_EVENTS_PER_MESSAGE {
+            return Err(ProtocolError::Invalid(format!(
+                "{} envelopes, more than {MAX_EVENTS_PER_MESSAGE}",
+                events.len()
+            )));
+        }
+        for e in events {
+            let text = e.get();
+            if text.len() > MAX_ENVELOPE_BYTES {
+                return Err(ProtocolError::Invalid(format!(
+                    "an envelope of {} bytes, more than {MAX_ENVELOPE_BYTES}",
+                    text.len()
+                )));
+            }
+            if !text.starts_with('{') {
+                return Err(ProtocolError::Invalid(
+                    "an envelope is not a JSON object".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[derive(Serialize)]
+    struct Framed<'a> {
+        v: u64,
+        #[serde(flatten)]
+        message: &'a Message,
+    }
+
+    /// The message as it goes on the wire. Refuses what a peer would refuse (invalid or
+    /// oversized), so nothing this build sends is set aside by another.
+    pub fn encode(message: &Message) -> Result<Vec<u8>, ProtocolError> {
+        message.validate()?;
+        let bytes = serde_json::to_vec(&Framed {
+            v: VERSION,
+            message,
+        })
+        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(ProtocolError::TooLarge {
+                len: bytes.len(),
+                max: MAX_MESSAGE_BYTES,
+            });
+        }
+        Ok(bytes)
+    }
+
+    #[derive(Deserialize)]
+    struct Probe {
+        v: u64,
+        #[serde(rename = "type")]
+        kind: String,
+    }
+
+    /// Reads a message from untrusted bytes: size, version, type, shape, then [`Message::validate`].
+    pub fn decode(bytes: &[u8]) -> Result<Message, ProtocolError> {
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(ProtocolError::TooLarge {
+                len: bytes.len(),
+                max: MAX_MESSAGE_BYTES,
+            });
+        }
+        let malformed = |e: serde_json::Error| ProtocolError::Malformed(e.to_string());
+        // Raw values cannot be read through serde's buffering of internally tagged enums, so
+        // the tag is read first and the variant's struct straight from the bytes.
+        let probe: Probe = serde_json::from_slice(bytes).map_err(malformed)?;
+        if probe.v != VERSION {
+            return Err(ProtocolError::UnknownVersion(probe.v));
+        }
+        let message = match probe.kind.as_str() {
+            "events" => Message::Events(serde_json::from_slice(bytes).map_err(malformed)?),
+            "have" => Message::Have(serde_json::from_slice(bytes).map_err(malformed)?),
+            "pull" => Message::Pull(serde_json::from_slice(bytes).map_err(malformed)?),
+            "sync" => Message::Sync(serde_json::from_slice(bytes).map_err(malformed)?),
+            "heartbeat" => Message::Heartbeat(serde_json::from_slice(bytes).map_err(malformed)?),
+            "gone" => Message::Gone(serde_json::from_slice(bytes).map_err(malformed)?),
+            other => {
+                return Err(ProtocolError::UnknownType(
+                    other.chars().take(64).collect(),
+                ));
+            }
+        };
+        message.validate()?;
+        Ok(message)
+    }
+
+    /// Reads a message received on `topic`: the topic must be this store's and be the one
+    /// topic the message may travel on (a device cannot speak for another in its payload).
+    pub fn decode_publish(
+        store: &StoreId,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(Topic, Message), ProtocolError> {
+        let parsed = Topic::parse(store, topic)?;
+        let message = decode(payload)?;
+        let expected = message.topic();
+        if expected != parsed {
+            return Err(ProtocolError::TopicMismatch {
+                topic: topic.chars().take(200).collect(),
+                expected: expected.path(store),
+            });
+        }
+        Ok((parsed, message))
+    }
+
+    /// Splits envelopes (in order) into batches of at most `max_events` and, unless a single
+    /// envelope is larger, at most `target_bytes` of envelope text.
+    pub fn batches(
+        envelopes: Vec<Box<RawValue>>,
+        target_bytes: usize,
+        max_events: usize,
+    ) -> Vec<Vec<Box<RawValue>>> {
+        let max_events = max_events.max(1);
+        let mut out = Vec::new();
+        let mut current: Vec<Box<RawValue>> = Vec::new();
+        let mut bytes = 0usize;
+        for env in envelopes {
+            let size = env.get().len() + 1;
+            if !current.is_empty()
+                && (current.len() >= max_events || bytes + size > target_bytes)
+            {
+                out.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            bytes += size;
+            current.push(env);
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+
+    mod hex32 {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&hex::encode(bytes))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+            let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(text.as_ref(), &mut out).map_err(serde::de::Error::custom)?;
+            Ok(out)
+        }
+    }
+}
