@@ -5,4 +5,5 @@ pub mod clock;
 pub mod domain;
 pub mod event;
 pub mod journal;
+pub mod net;
 pub mod projection;

@@ -662,3 +662,101 @@ fn the_z_covers_exactly_the_closed_heads_and_a_late_sale_shows_as_late_after_z_e
         "every device reports the same"
     );
 }
+
+#[test]
+fn the_next_course_is_fired_once_by_the_device_that_sent_it_when_the_course_before_is_bumped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let menu = menu();
+    let terminal = store_device(dir.path(), "terminal", DeviceRole::OrderTerminal);
+    let grill = store_device(dir.path(), "grill", DeviceRole::KitchenScreen);
+    let other = store_device(dir.path(), "other", DeviceRole::OrderTerminal);
+    terminal.append(&open("c5", "A5")).expect("open");
+    terminal
+        .append(&Event::CourseHeld {
+            check: "c5".into(),
+            course: 2,
+        })
+        .expect("hold");
+    let lines = vec![
+        sell(&menu, "classic_burger", &[], "c5-l1", 1, 1),
+        sell(&menu, "bacon_bbq_burger", &[], "c5-l2", 2, 2),
+    ];
+    terminal
+        .append(&Event::LinesAdded {
+            check: "c5".into(),
+            lines,
+        })
+        .expect("add");
+    terminal
+        .append(&Event::ItemsSent {
+            check: "c5".into(),
+            send: 1,
+            lines: vec!["c5-l1".into(), "c5-l2".into()],
+        })
+        .expect("send");
+    sync(&terminal, &grill);
+    sync(&terminal, &other);
+    let held = |j: &Journal| -> bool {
+        j.read(|c| {
+            c.query_row(
+                "SELECT MAX(held) FROM proj_tickets WHERE check_id = 'c5' AND course = 2",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("ticket")
+    };
+    assert!(held(&grill), "course 2 waits, held");
+    // Every station's course-1 ticket is bumped (the burger also goes to the fryer for its fries).
+    let course_one: Vec<String> = grill
+        .read(|c| {
+            c.prepare("SELECT ticket_id FROM proj_tickets WHERE check_id = 'c5' AND course = 1")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .expect("tickets");
+    assert!(!course_one.is_empty());
+    for t in course_one {
+        grill
+            .append(&Event::TicketShown {
+                check: "c5".into(),
+                ticket: t.clone(),
+                at_ms: T0,
+            })
+            .expect("shown");
+        grill
+            .append(&Event::TicketBumped {
+                check: "c5".into(),
+                ticket: t,
+                at_ms: T0 + 400_000,
+            })
+            .expect("bump");
+    }
+    assert!(
+        held(&grill),
+        "the grill did not send course 2, so it does not fire it"
+    );
+    sync(&grill, &other);
+    assert!(held(&other), "nor does another terminal");
+    sync(&grill, &terminal);
+    assert!(
+        !held(&terminal),
+        "the sending terminal fires course 2 as it applies the completing bump"
+    );
+    // Delivered again, the bump fires nothing new.
+    sync(&grill, &terminal);
+    for (from, to) in [(&terminal, &grill), (&terminal, &other), (&grill, &other)] {
+        sync(from, to);
+    }
+    for dev in [&terminal, &grill, &other] {
+        assert!(!held(dev));
+        let fired = dev
+            .all_events()
+            .expect("events")
+            .iter()
+            .filter(|e| e.header().expect("header").kind == "course_fired")
+            .count();
+        assert_eq!(fired, 1, "exactly one device wrote exactly one fire");
+    }
+    assert_eq!(dump(&terminal), dump(&other));
+}

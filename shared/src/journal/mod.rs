@@ -172,12 +172,21 @@ pub struct AcceptedEvent<'a> {
     pub envelope: &'a Envelope,
     /// The typed event, or `None` for a kind this build does not know.
     pub event: Option<&'a Event>,
+    /// This device's own origin.
+    pub own_origin: &'a Origin,
 }
 
 /// Something derived from the journal and kept up to date in the same transaction as each
 /// accepted event (open checks, tickets, stock…). It must be rebuildable from the journal alone.
 pub trait Projector: Send {
     fn on_event(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()>;
+
+    /// Events this device must write because of what it just applied (an automatic action that
+    /// exactly one device writes, such as firing the next course). Appended under this device's
+    /// origin in the same transaction.
+    fn take_follow_ups(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
 
     /// A second version of (origin, seq) arrived: neither version may stay in the projections.
     fn on_fork(&mut self, _db: &Connection, _origin: &Origin, _seq: u64) -> rusqlite::Result<()> {

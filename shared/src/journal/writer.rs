@@ -445,14 +445,31 @@ impl Core {
         envelope: &Envelope,
         event: Option<&Event>,
     ) -> Result<(), JournalError> {
+        let own = self.origin.clone();
         let accepted = AcceptedEvent {
             id,
             header,
             envelope,
             event,
+            own_origin: &own,
         };
+        let mut follow_ups = Vec::new();
         for p in &mut self.projectors {
             p.on_event(db, &accepted)?;
+            follow_ups.extend(p.take_follow_ups());
+        }
+        for event in follow_ups {
+            let new = event
+                .to_new()
+                .map_err(|e| JournalError::Serialise(e.to_string()))?;
+            match self.append_in(db, new) {
+                Ok(c) => tracing::info!(seq = c.seq, kind = ?event, "automatic event written"),
+                // Catching up first: a peer will have written it, or this device will after.
+                Err(JournalError::BehindPeer { .. }) => {
+                    tracing::warn!(?event, "automatic event not written while catching up")
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

@@ -333,12 +333,25 @@ pub mod v1 {
     /// A topic under `pass/v1/<store>/`.
     #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
     pub enum Topic {
-        Events { origin: Origin },
-        Have { device: DeviceId },
-        Pull { requester: DeviceId },
-        Sync { requester: DeviceId, responder: DeviceId },
-        Heartbeat { device: DeviceId },
-        Gone { device: DeviceId },
+        Events {
+            origin: Origin,
+        },
+        Have {
+            device: DeviceId,
+        },
+        Pull {
+            requester: DeviceId,
+        },
+        Sync {
+            requester: DeviceId,
+            responder: DeviceId,
+        },
+        Heartbeat {
+            device: DeviceId,
+        },
+        Gone {
+            device: DeviceId,
+        },
     }
 
     fn prefix(store: &StoreId) -> String {
@@ -576,9 +589,7 @@ pub mod v1 {
             "heartbeat" => Message::Heartbeat(serde_json::from_slice(bytes).map_err(malformed)?),
             "gone" => Message::Gone(serde_json::from_slice(bytes).map_err(malformed)?),
             other => {
-                return Err(ProtocolError::UnknownType(
-                    other.chars().take(64).collect(),
-                ));
+                return Err(ProtocolError::UnknownType(other.chars().take(64).collect()));
             }
         };
         message.validate()?;
@@ -617,9 +628,7 @@ pub mod v1 {
         let mut bytes = 0usize;
         for env in envelopes {
             let size = env.get().len() + 1;
-            if !current.is_empty()
-                && (current.len() >= max_events || bytes + size > target_bytes)
-            {
+            if !current.is_empty() && (current.len() >= max_events || bytes + size > target_bytes) {
                 out.push(std::mem::take(&mut current));
                 bytes = 0;
             }

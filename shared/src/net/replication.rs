@@ -51,7 +51,7 @@ use serde_json::value::RawValue;
 use super::protocol::ProtocolError;
 use super::protocol::v1::{
     self, DeviceId, EventBatch, Gone, Have, Heartbeat, Message, Pull, Range, Role, StoreId,
-    SyncBatch, Topic,
+    SyncBatch,
 };
 use crate::journal::{Head, Journal, Origin};
 
@@ -160,10 +160,14 @@ pub struct Outgoing {
 pub enum Action {
     Publish(Outgoing),
     /// Apply these envelopes (untrusted bytes, exactly as received) to the journal, then call
-    /// [`Replicator::on_local_heads`] with its heads.
+    /// [`Replicator::on_local_heads`] with its heads, before handing the replicator anything
+    /// else ([`Journal::apply`] returns once committed, so doing it in line is enough).
     Apply(Vec<Vec<u8>>),
     /// A peer holds this device's own origin up to `seq`: [`Journal::note_peer_head`].
-    NotePeerHead { origin: Origin, seq: u64 },
+    NotePeerHead {
+        origin: Origin,
+        seq: u64,
+    },
 }
 
 /// A peer as this device sees it.
@@ -200,7 +204,10 @@ struct Peer {
 
 impl Peer {
     fn present(&self, now_ms: u64, silent_ms: u64) -> bool {
-        !self.gone && self.heard_ms.is_some_and(|t| now_ms.saturating_sub(t) <= silent_ms)
+        !self.gone
+            && self
+                .heard_ms
+                .is_some_and(|t| now_ms.saturating_sub(t) <= silent_ms)
     }
 
     fn seq_of(&self, origin: &Origin) -> u64 {
@@ -239,8 +246,9 @@ pub struct Replicator {
     /// Per origin, the highest seq any known peer's `have` shows.
     best: BTreeMap<Origin, u64>,
     needs: BTreeMap<Origin, Need>,
-    /// Per origin, the end of the last answered pull and when it was answered: not asked again
-    /// before the journal has applied it (or the grace period has passed).
+    /// Per origin, the journal's head when a pull's answer with events for it completed, and
+    /// when: not asked again before the journal has applied something of it (or the grace
+    /// period has passed).
     answered: BTreeMap<Origin, (u64, u64)>,
     asking: Option<Asking>,
     /// Responders that failed the current need, skipped until every candidate has been tried.
@@ -434,7 +442,7 @@ impl Replicator {
         };
         match message {
             Message::Events(batch) => self.on_events(batch, now_ms),
-            Message::Have(have) => self.on_have(have, retained, now_ms, source),
+            Message::Have(have) => self.on_have(have, retained, now_ms),
             Message::Pull(pull) => self.on_pull(pull, now_ms, source),
             Message::Sync(sync) => self.on_sync(sync, now_ms),
             Message::Heartbeat(hb) => self.on_heartbeat(hb, now_ms),
@@ -455,13 +463,7 @@ impl Replicator {
     }
 
     /// A peer's heads.
-    pub fn on_have(
-        &mut self,
-        have: Have,
-        retained: bool,
-        now_ms: u64,
-        source: &dyn EventSource,
-    ) -> Vec<Action> {
+    pub fn on_have(&mut self, have: Have, retained: bool, now_ms: u64) -> Vec<Action> {
         if have.device == self.me.device {
             return Vec::new();
         }
@@ -480,8 +482,8 @@ impl Replicator {
             .map(|(o, h)| (o, Head::from(h)))
             .collect();
         let mut out = Vec::new();
-        let own = self.local_seq(&self.me.origin);
         let shown = peer.seq_of(&self.me.origin);
+        let own = self.local_seq(&self.me.origin);
         if shown > own.max(self.noted_own_seq) {
             tracing::warn!(
                 peer = %have.device,
@@ -498,7 +500,6 @@ impl Replicator {
         self.recompute_best();
         self.refresh_needs(now_ms);
         self.pull_if_due(now_ms, &mut out);
-        let _ = source;
         out
     }
 
@@ -543,8 +544,7 @@ impl Replicator {
             tracing::debug!(requester = %pull.requester, req = pull.req, "duplicate pull ignored");
             return Vec::new();
         }
-        self.answered_reqs
-            .insert(pull.requester.clone(), pull.req);
+        self.answered_reqs.insert(pull.requester.clone(), pull.req);
         let mut out = Vec::new();
         let mut bytes_left = self.tuning.answer_max_bytes;
         let mut events_left = usize::try_from(self.tuning.pull_max_events).unwrap_or(usize::MAX);
@@ -634,13 +634,14 @@ impl Replicator {
             if sync.last {
                 let done = self.asking.take();
                 if let Some(done) = done {
-                    for r in &done.ranges {
-                        self.answered.insert(r.origin.clone(), (r.through, now_ms));
-                    }
                     if done.received == 0 {
                         tracing::info!(responder = %done.responder, "pull answered with nothing");
                         self.tried.insert(done.responder);
                     } else {
+                        for r in &done.ranges {
+                            let at = self.local_seq(&r.origin);
+                            self.answered.insert(r.origin.clone(), (at, now_ms));
+                        }
                         self.tried.clear();
                     }
                 }
@@ -724,7 +725,9 @@ impl Replicator {
     }
 
     fn is_retired(&self, peer: &Peer) -> bool {
-        peer.origin.as_ref().is_some_and(|o| self.retired.contains(o))
+        peer.origin
+            .as_ref()
+            .is_some_and(|o| self.retired.contains(o))
     }
 
     fn local_seq(&self, origin: &Origin) -> u64 {
@@ -759,8 +762,9 @@ impl Replicator {
     fn refresh_needs(&mut self, now_ms: u64) {
         let local = &self.local;
         let seq_of = |o: &Origin| local.get(o).map_or(0, |h| h.seq);
-        self.needs
-            .retain(|o, need| seq_of(o) < need.target && self.best.get(o).is_some_and(|&b| b > seq_of(o)));
+        self.needs.retain(|o, need| {
+            seq_of(o) < need.target && self.best.get(o).is_some_and(|&b| b > seq_of(o))
+        });
         for (origin, &best) in &self.best {
             if best > seq_of(origin) && !self.needs.contains_key(origin) {
                 self.needs.insert(
@@ -772,8 +776,7 @@ impl Replicator {
                 );
             }
         }
-        self.answered
-            .retain(|o, (through, _)| seq_of(o) < *through);
+        self.answered.retain(|o, (at, _)| seq_of(o) == *at);
     }
 
     /// Origins due for a pull: behind for longer than the grace period, and not just answered
@@ -784,10 +787,9 @@ impl Replicator {
             .iter()
             .filter(|(o, need)| {
                 now_ms.saturating_sub(need.since_ms) >= grace
-                    && self
-                        .answered
-                        .get(*o)
-                        .is_none_or(|&(_, at)| now_ms.saturating_sub(at) >= grace)
+                    && self.answered.get(*o).is_none_or(|&(at_seq, at)| {
+                        self.local_seq(o) != at_seq || now_ms.saturating_sub(at) >= grace
+                    })
             })
             .map(|(o, _)| o.clone())
             .collect()
@@ -977,14 +979,8 @@ impl Replicator {
 }
 
 fn apply_action(events: &[Box<RawValue>]) -> Option<Action> {
-    (!events.is_empty()).then(|| {
-        Action::Apply(
-            events
-                .iter()
-                .map(|e| e.get().as_bytes().to_vec())
-                .collect(),
-        )
-    })
+    (!events.is_empty())
+        .then(|| Action::Apply(events.iter().map(|e| e.get().as_bytes().to_vec()).collect()))
 }
 
 #[cfg(test)]

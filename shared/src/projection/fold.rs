@@ -44,6 +44,9 @@ pub struct CheckFold {
     pub send_hlc: std::collections::BTreeMap<u32, u64>,
     /// The event that closed the check, while closed.
     pub closed: Option<FoldKey>,
+    /// The origin whose send first put each held course on tickets: the device that fires it
+    /// automatically when the course before it is complete.
+    pub held_sent_by: std::collections::BTreeMap<Course, String>,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -263,6 +266,11 @@ impl CheckFold {
                     tracing::debug!(check = %id, recorded = send, folded = made.number, "send numbered differently");
                 }
                 for draft in made.tickets {
+                    if draft.held {
+                        self.held_sent_by
+                            .entry(draft.course)
+                            .or_insert_with(|| key.origin.clone());
+                    }
                     let tid = ticket_id(id, made.number, &draft.station, draft.course);
                     let ticket = Ticket::new(tid, made.header.clone(), draft, HlcStamp(key.hlc))
                         .map_err(|e| err(&e))?;
@@ -386,6 +394,22 @@ impl CheckFold {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl CheckFold {
+    /// The held course this device must fire now that `ticket` was bumped: the next held course
+    /// after the bumped one, once the bumped course is complete, when this device sent it.
+    pub fn auto_fire(&self, ticket: &str, own_origin: &str) -> Option<Course> {
+        let check = self.check.as_ref()?;
+        let bumped = self.tickets.iter().find(|t| t.id().as_str() == ticket)?;
+        let next =
+            crate::domain::ticket::course_to_auto_fire(&self.tickets, check.id(), bumped.course())?;
+        let mine = self
+            .held_sent_by
+            .get(&next)
+            .is_some_and(|o| o == own_origin);
+        (mine && check.held_courses().contains(&next)).then_some(next)
     }
 }
 

@@ -37,6 +37,8 @@ use fold::{CheckFold, FoldKey, fold_check};
 pub struct StoreProjections {
     /// The current menu, parsed once per change.
     menu: Option<(String, Menu)>,
+    /// Events this device must write because of what it applied.
+    follow_ups: Vec<Event>,
 }
 
 impl StoreProjections {
@@ -123,7 +125,7 @@ impl StoreProjections {
     }
 
     /// Re-folds one check from all its events and rewrites its rows.
-    fn refold(&mut self, db: &Connection, check_id: &str) -> rusqlite::Result<()> {
+    fn refold(&mut self, db: &Connection, check_id: &str) -> rusqlite::Result<CheckFold> {
         let events = check_events(db, check_id)?;
         let fold = fold_check(events);
         for table in [
@@ -142,7 +144,8 @@ impl StoreProjections {
                 .execute(params![check_id, origin, i64_of(*seq), reason])?;
         }
         write_check(db, &fold)?;
-        self.write_sales(db, check_id, &fold)
+        self.write_sales(db, check_id, &fold)?;
+        Ok(fold)
     }
 
     /// Stock movements of a check's sales, by the store's deduction setting.
@@ -351,6 +354,10 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
 }
 
 impl Projector for StoreProjections {
+    fn take_follow_ups(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.follow_ups)
+    }
+
     fn on_fork(
         &mut self,
         db: &Connection,
@@ -382,7 +389,18 @@ impl Projector for StoreProjections {
                 "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![check, i64_of(key.hlc), key.origin, i64_of(key.seq), ev.id])?;
-            return self.refold(db, check);
+            let fold = self.refold(db, check)?;
+            let bumped = match event {
+                Event::TicketBumped { ticket, .. } | Event::ItemDone { ticket, .. } => Some(ticket),
+                _ => None,
+            };
+            if let Some(course) = bumped.and_then(|t| fold.auto_fire(t, ev.own_origin.as_str())) {
+                self.follow_ups.push(Event::CourseFired {
+                    check: check.to_owned(),
+                    course: course.0,
+                });
+            }
+            return Ok(());
         }
         match event {
             // Recipes may have changed: the derived stock movements follow.
@@ -551,6 +569,10 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     let mut projector = StoreProjections::new();
+    let own: crate::journal::Origin = tx
+        .query_row("SELECT origin FROM identity", [], |r| r.get::<_, String>(0))?
+        .parse()
+        .map_err(crate::journal::JournalError::Envelope)?;
     let rows: Vec<(i64, crate::journal::StoredRow)> = {
         let mut stmt =
             tx.prepare("SELECT id, body, prev_hash, hash, sig FROM events ORDER BY id")?;
@@ -578,8 +600,11 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
             header: &header,
             envelope: &env,
             event: event.as_ref(),
+            own_origin: &own,
         };
         projector.on_event(&tx, &accepted)?;
+        // A rebuild re-derives; it never writes events (those were written the first time).
+        projector.follow_ups.clear();
     }
     tx.commit()?;
     Ok(())
