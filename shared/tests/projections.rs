@@ -760,3 +760,72 @@ fn the_next_course_is_fired_once_by_the_device_that_sent_it_when_the_course_befo
     }
     assert_eq!(dump(&terminal), dump(&other));
 }
+
+#[test]
+fn a_forked_event_stays_out_of_the_projections_until_a_later_event_chains_onto_one_version() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let menu = menu();
+    let a_path = db_path(dir.path(), "a");
+    {
+        let a = store_device(dir.path(), "a", DeviceRole::OrderTerminal);
+        a.append(&open("c7", "A7")).expect("open");
+    }
+    let copy_path = db_path(dir.path(), "a-copy");
+    std::fs::copy(&a_path, &copy_path).expect("copy");
+    let opts = || {
+        JournalOptions::new(
+            Arc::new(ManualClock::starting_at(T0)),
+            DeviceRole::OrderTerminal,
+            "a",
+        )
+    };
+    let a =
+        Journal::open_with(&a_path, opts(), vec![Box::new(StoreProjections::new())]).expect("open");
+    let copy = Journal::open_with(&copy_path, opts(), vec![Box::new(StoreProjections::new())])
+        .expect("open copy");
+    a.append(&Event::LinesAdded {
+        check: "c7".into(),
+        lines: vec![sell(&menu, "classic_burger", &[], "c7-l1", 1, 1)],
+    })
+    .expect("a's seq 3");
+    copy.append(&Event::LinesAdded {
+        check: "c7".into(),
+        lines: vec![sell(&menu, "caesar_salad", &[], "c7-l9", 1, 1)],
+    })
+    .expect("the copy's seq 3");
+    let b = store_device(dir.path(), "b", DeviceRole::KitchenScreen);
+    let lines = |j: &Journal| -> Vec<String> {
+        j.read(|c| {
+            c.prepare("SELECT line_id FROM proj_lines WHERE check_id = 'c7' ORDER BY line_id")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .expect("lines")
+    };
+    sync(&a, &b);
+    assert_eq!(lines(&b), vec!["c7-l1"]);
+    sync(&copy, &b);
+    assert_eq!(b.forks().expect("forks").len(), 1);
+    assert!(
+        lines(&b).is_empty(),
+        "neither version of a forked event is projected"
+    );
+    a.append(&Event::ItemsSent {
+        check: "c7".into(),
+        send: 1,
+        lines: vec!["c7-l1".into()],
+    })
+    .expect("a's seq 4");
+    sync(&a, &b);
+    assert_eq!(
+        lines(&b),
+        vec!["c7-l1"],
+        "the version that a later event chains onto enters"
+    );
+    let incremental = dump(&b);
+    let path = b.path().to_path_buf();
+    drop(b);
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    projection::rebuild(&mut conn).expect("rebuild");
+    assert_eq!(projection::dump(&conn).expect("dump"), incremental);
+}

@@ -656,3 +656,410 @@ pub mod v1 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::value::RawValue;
+
+    use super::ProtocolError;
+    use super::v1::*;
+    use crate::journal::{MAX_ENVELOPE_BYTES, Origin};
+
+    fn store() -> StoreId {
+        "corner-bistro".parse().expect("valid store id")
+    }
+
+    fn dev(s: &str) -> DeviceId {
+        s.parse().expect("valid device id")
+    }
+
+    fn origin(n: u64) -> Origin {
+        format!("{n:016x}").parse().expect("valid origin")
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).expect("valid JSON")
+    }
+
+    fn samples() -> Vec<Message> {
+        let mut heads = BTreeMap::new();
+        heads.insert(
+            origin(1),
+            HeadV1 {
+                seq: 812,
+                hash: [0xab; 32],
+            },
+        );
+        vec![
+            Message::Events(EventBatch {
+                origin: origin(1),
+                events: vec![raw(r#"{"body":{"seq":1},"prev":"00"}"#), raw(r#"{"n":2}"#)],
+            }),
+            Message::Have(Have {
+                device: dev("grill"),
+                origin: origin(2),
+                role: Role::KitchenScreen,
+                name: "Grill".into(),
+                heads,
+            }),
+            Message::Pull(Pull {
+                req: 7,
+                requester: dev("expo"),
+                responder: dev("grill"),
+                ranges: vec![Range {
+                    origin: origin(1),
+                    after: 700,
+                    through: 812,
+                }],
+            }),
+            Message::Sync(SyncBatch {
+                req: 7,
+                requester: dev("expo"),
+                responder: dev("grill"),
+                origin: origin(1),
+                events: vec![raw(r#"{"n":701}"#)],
+                last: true,
+            }),
+            Message::Heartbeat(Heartbeat {
+                device: dev("bar-1"),
+                origin: origin(3),
+                role: Role::OrderTerminal,
+                wall_ms: 1_767_225_600_000,
+                unconfirmed: 4,
+            }),
+            Message::Gone(Gone {
+                device: dev("bar-1"),
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_message_travels_on_its_topic_and_reads_back_the_same() {
+        for message in samples() {
+            let bytes = encode(&message).expect("encodes");
+            let topic = message.topic().path(&store());
+            let (parsed, back) = decode_publish(&store(), &topic, &bytes).expect("decodes");
+            assert_eq!(parsed, message.topic());
+            assert_eq!(encode(&back).expect("re-encodes"), bytes, "{topic}");
+        }
+    }
+
+    #[test]
+    fn the_wire_form_is_tagged_and_versioned() {
+        let text = String::from_utf8(encode(&samples()[5]).expect("encodes")).expect("utf-8");
+        assert_eq!(text, r#"{"v":1,"type":"gone","device":"bar-1"}"#);
+        let text = String::from_utf8(encode(&samples()[1]).expect("encodes")).expect("utf-8");
+        assert!(
+            text.starts_with(r#"{"v":1,"type":"have","device":"grill""#),
+            "{text}"
+        );
+        assert!(text.contains(&format!(r#""seq":812,"hash":"{}""#, "ab".repeat(32))));
+    }
+
+    #[test]
+    fn envelopes_travel_byte_for_byte() {
+        // Odd spacing, key order and number forms must survive: the hash covers these bytes.
+        let envelope = "{\"body\" : {\"seq\":1, \"x\":1.50e0,\"a\":[ ]},\n \"prev\":\"00\"}";
+        let message = Message::Events(EventBatch {
+            origin: origin(9),
+            events: vec![raw(envelope)],
+        });
+        let bytes = encode(&message).expect("encodes");
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        assert!(text.contains(envelope), "{text}");
+        let Message::Events(back) = decode(&bytes).expect("decodes") else {
+            panic!("not an events message");
+        };
+        assert_eq!(back.events[0].get(), envelope);
+    }
+
+    fn check_refused(payload: &str, expected: fn(&ProtocolError) -> bool) {
+        match decode(payload.as_bytes()) {
+            Ok(m) => panic!("accepted {payload}: {m:?}"),
+            Err(e) => assert!(expected(&e), "{payload}: {e}"),
+        }
+    }
+
+    #[test]
+    fn bad_payloads_are_refused_with_a_reason() {
+        use ProtocolError as E;
+        let hb = |v: &str| {
+            format!(
+                r#"{{"v":{v},"type":"heartbeat","device":"grill","origin":"{}","role":"kitchen_screen","wall_ms":1,"unconfirmed":0}}"#,
+                origin(1)
+            )
+        };
+        assert!(decode(hb("1").as_bytes()).is_ok());
+        check_refused(&hb("2"), |e| matches!(e, E::UnknownVersion(2)));
+        check_refused(&hb("\"1\""), |e| matches!(e, E::Malformed(_)));
+        check_refused("not json", |e| matches!(e, E::Malformed(_)));
+        check_refused("", |e| matches!(e, E::Malformed(_)));
+        check_refused(r#"{"type":"gone","device":"grill"}"#, |e| {
+            matches!(e, E::Malformed(_))
+        });
+        check_refused(
+            r#"{"v":1,"type":"order","device":"grill"}"#,
+            |e| matches!(e, E::UnknownType(t) if t == "order"),
+        );
+        check_refused(
+            r#"{"v":1,"type":"gone","device":"Grill"}"#,
+            |e| matches!(e, E::Malformed(m) if m.contains("not a valid id")),
+        );
+        check_refused(r#"{"v":1,"type":"gone"}"#, |e| matches!(e, E::Malformed(_)));
+        let pull = |req: &str, resp: &str, ranges: &str| {
+            format!(
+                r#"{{"v":1,"type":"pull","req":1,"requester":"{req}","responder":"{resp}","ranges":{ranges}}}"#
+            )
+        };
+        let range = |after: u64, through: u64| {
+            format!(
+                r#"{{"origin":"{}","after":{after},"through":{through}}}"#,
+                origin(1)
+            )
+        };
+        assert!(decode(pull("expo", "grill", &format!("[{}]", range(0, 5))).as_bytes()).is_ok());
+        check_refused(&pull("expo", "grill", "[]"), |e| matches!(e, E::Invalid(_)));
+        check_refused(&pull("expo", "expo", &format!("[{}]", range(0, 5))), |e| {
+            matches!(e, E::Invalid(_))
+        });
+        check_refused(&pull("expo", "grill", &format!("[{}]", range(5, 5))), |e| {
+            matches!(e, E::Invalid(_))
+        });
+        check_refused(
+            &pull(
+                "expo",
+                "grill",
+                &format!("[{},{}]", range(0, 5), range(1, 9)),
+            ),
+            |e| matches!(e, E::Invalid(m) if m.contains("twice")),
+        );
+        let events = |list: &str| {
+            format!(
+                r#"{{"v":1,"type":"events","origin":"{}","events":{list}}}"#,
+                origin(1)
+            )
+        };
+        check_refused(&events("[1]"), |e| matches!(e, E::Invalid(_)));
+        check_refused(&events(&format!("[{}]", vec!["{}"; 4097].join(","))), |e| {
+            matches!(e, E::Invalid(_))
+        });
+        check_refused(
+            &format!(
+                r#"{{"v":1,"type":"have","device":"grill","origin":"{o}","role":"kitchen_screen","name":"G","heads":{{"{o}":{{"seq":0,"hash":"{h}"}}}}}}"#,
+                o = origin(1),
+                h = "00".repeat(32)
+            ),
+            |e| matches!(e, E::Invalid(_)),
+        );
+    }
+
+    #[test]
+    fn oversized_messages_are_refused_before_parsing() {
+        let big = vec![b' '; MAX_MESSAGE_BYTES + 1];
+        assert_eq!(
+            decode(&big).map(|_| ()),
+            Err(ProtocolError::TooLarge {
+                len: MAX_MESSAGE_BYTES + 1,
+                max: MAX_MESSAGE_BYTES
+            })
+        );
+        // The largest envelope the journal accepts still travels alone.
+        let body = "x".repeat(MAX_ENVELOPE_BYTES - 20);
+        let message = Message::Events(EventBatch {
+            origin: origin(1),
+            events: vec![raw(&format!(r#"{{"body":"{body}"}}"#))],
+        });
+        let bytes = encode(&message).expect("the largest envelope fits in one message");
+        assert!(decode(&bytes).is_ok());
+        // Too many of them do not, and are not sent.
+        let message = Message::Events(EventBatch {
+            origin: origin(1),
+            events: vec![raw(&format!(r#"{{"body":"{body}"}}"#)); 2],
+        });
+        assert!(matches!(
+            encode(&message),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_role_from_a_newer_build_reads_as_unknown_and_new_fields_are_ignored() {
+        let text = format!(
+            r#"{{"v":1,"type":"heartbeat","device":"bar","origin":"{}","role":"drive_thru","wall_ms":1,"unconfirmed":0,"battery":0.5}}"#,
+            origin(1)
+        );
+        let Message::Heartbeat(hb) = decode(text.as_bytes()).expect("decodes") else {
+            panic!("not a heartbeat");
+        };
+        assert_eq!(hb.role, Role::Unknown);
+    }
+
+    fn check_topic(path: &str, expected: Option<Topic>) {
+        assert_eq!(Topic::parse(&store(), path).ok(), expected, "{path}");
+        if let Some(t) = expected {
+            assert_eq!(t.path(&store()), path);
+        }
+    }
+
+    #[test]
+    fn topics_are_built_and_read_back() {
+        let o = origin(0xbeef);
+        check_topic(
+            &format!("pass/v1/corner-bistro/ev/{o}"),
+            Some(Topic::Events { origin: o.clone() }),
+        );
+        check_topic(
+            "pass/v1/corner-bistro/have/grill",
+            Some(Topic::Have {
+                device: dev("grill"),
+            }),
+        );
+        check_topic(
+            "pass/v1/corner-bistro/pull/expo",
+            Some(Topic::Pull {
+                requester: dev("expo"),
+            }),
+        );
+        check_topic(
+            "pass/v1/corner-bistro/sync/expo/grill",
+            Some(Topic::Sync {
+                requester: dev("expo"),
+                responder: dev("grill"),
+            }),
+        );
+        check_topic(
+            "pass/v1/corner-bistro/hb/bar-2",
+            Some(Topic::Heartbeat {
+                device: dev("bar-2"),
+            }),
+        );
+        check_topic(
+            "pass/v1/corner-bistro/gone/bar-2",
+            Some(Topic::Gone {
+                device: dev("bar-2"),
+            }),
+        );
+        for bad in [
+            "pass/v1/other-store/have/grill",
+            "pass/v2/corner-bistro/have/grill",
+            "pass/v1/corner-bistro/have/Grill",
+            "pass/v1/corner-bistro/have/grill/x",
+            "pass/v1/corner-bistro/have/",
+            "pass/v1/corner-bistro/ev/grill",
+            "pass/v1/corner-bistro/sync/expo",
+            "pass/v1/corner-bistro/orders/grill",
+            "/pass/v1/corner-bistro/have/grill",
+            "",
+        ] {
+            check_topic(bad, None);
+        }
+    }
+
+    #[test]
+    fn a_message_on_another_devices_topic_is_refused() {
+        let gone = Message::Gone(Gone {
+            device: dev("grill"),
+        });
+        let bytes = encode(&gone).expect("encodes");
+        let err = decode_publish(&store(), "pass/v1/corner-bistro/gone/expo", &bytes);
+        assert!(matches!(err, Err(ProtocolError::TopicMismatch { .. })));
+        let err = decode_publish(&store(), "pass/v1/corner-bistro/hb/grill", &bytes);
+        assert!(matches!(err, Err(ProtocolError::TopicMismatch { .. })));
+    }
+
+    #[test]
+    fn ids_are_short_lowercase_words() {
+        for (id, ok) in [
+            ("grill", true),
+            ("bar-2", true),
+            ("0", true),
+            (&*"a".repeat(32), true),
+            (&*"a".repeat(33), false),
+            ("", false),
+            ("Grill", false),
+            ("bar_2", false),
+            ("bar 2", false),
+            ("grill/+", false),
+            ("é", false),
+        ] {
+            assert_eq!(id.parse::<DeviceId>().is_ok(), ok, "{id:?}");
+            assert_eq!(id.parse::<StoreId>().is_ok(), ok, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn a_device_subscribes_to_its_answers_and_publishes_only_its_own_topics() {
+        let subs = subscriptions(&store(), &dev("expo"));
+        assert!(subs.contains(&"pass/v1/corner-bistro/sync/expo/+".to_owned()));
+        assert!(!subs.iter().any(|s| s.contains("sync/+")));
+        // Of the sample messages, grill (whose journal origin is 1) may publish the events of
+        // origin 1, its own have and its answer to expo's pull, nothing else.
+        let mine = publish_patterns(&store(), &dev("grill"), &origin(1));
+        let allowed: Vec<bool> = samples()
+            .iter()
+            .map(|m| {
+                let path = m.topic().path(&store());
+                mine.iter().any(|p| topic_matches(p, &path))
+            })
+            .collect();
+        assert_eq!(allowed, [true, true, false, true, false, false]);
+    }
+
+    fn topic_matches(pattern: &str, path: &str) -> bool {
+        let (p, t): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+        p.len() == t.len() && p.iter().zip(&t).all(|(a, b)| *a == "+" || a == b)
+    }
+
+    fn check_batches(sizes: &[usize], target: usize, max: usize, expected: &[usize]) {
+        let envelopes: Vec<_> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| raw(&format!(r#"{{"i":"{i:03}","p":"{}"}}"#, "x".repeat(n))))
+            .collect();
+        let texts: Vec<String> = envelopes.iter().map(|e| e.get().to_owned()).collect();
+        let out = batches(envelopes, target, max);
+        let counts: Vec<usize> = out.iter().map(Vec::len).collect();
+        assert_eq!(counts, expected, "sizes {sizes:?}");
+        let flat: Vec<String> = out.iter().flatten().map(|e| e.get().to_owned()).collect();
+        assert_eq!(flat, texts, "order and bytes kept");
+    }
+
+    #[test]
+    fn batches_fill_to_the_target_and_keep_order() {
+        // Each envelope is 18 bytes of framing plus its payload, plus a comma.
+        check_batches(&[], 100, 10, &[]);
+        check_batches(&[0, 0, 0], 100, 10, &[3]);
+        check_batches(&[0, 0, 0], 100, 2, &[2, 1]);
+        check_batches(&[30, 30, 30], 110, 10, &[2, 1]);
+        check_batches(&[500, 0, 0], 100, 10, &[1, 2]);
+        check_batches(&[0, 500, 0], 100, 10, &[1, 1, 1]);
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes);
+            let _ = decode_publish(&store(), "pass/v1/corner-bistro/hb/grill", &bytes);
+        }
+
+        #[test]
+        fn decoding_damaged_messages_never_panics(
+            which in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut bytes = encode(&samples()[which]).expect("encodes");
+            for (at, b) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            if let Ok(m) = decode(&bytes) {
+                // Whatever is accepted is valid and encodes again.
+                prop_assert!(m.validate().is_ok());
+                prop_assert!(encode(&m).is_ok());
+            }
+        }
+    }
+}

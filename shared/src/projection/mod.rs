@@ -353,6 +353,60 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
     Ok(())
 }
 
+impl StoreProjections {
+    /// An event chaining onto one version of a forked (origin, seq) settles the fork: that
+    /// version enters the projections.
+    fn resolve_fork(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()> {
+        let origin = ev.header.origin.as_str();
+        let prev_seq = i64_of(ev.header.seq - 1);
+        let forked: bool = db
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM forks WHERE origin = ?1 AND seq = ?2)")?
+            .query_row(params![origin, prev_seq], |r| r.get(0))?;
+        if !forked {
+            return Ok(());
+        }
+        self.admit_version(db, origin, prev_seq, ev.envelope.prev())
+    }
+
+    /// Lets one version of a forked (origin, seq) into the projections.
+    fn admit_version(
+        &mut self,
+        db: &Connection,
+        origin: &str,
+        seq: i64,
+        hash: &[u8],
+    ) -> rusqlite::Result<()> {
+        let chosen: Option<(i64, i64, String)> = db
+            .prepare_cached(
+                "SELECT id, hlc, body FROM events WHERE origin = ?1 AND seq = ?2 AND hash = ?3",
+            )?
+            .query_row(params![origin, seq, hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((id, hlc, body)) = chosen else {
+            return Ok(());
+        };
+        tracing::warn!(
+            origin,
+            seq,
+            "fork settled: a later event chains onto one version"
+        );
+        if let Some(check) = serde_json::from_str::<Event>(&body)
+            .ok()
+            .as_ref()
+            .and_then(Event::check)
+        {
+            db.prepare_cached(
+                "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![check, hlc, origin, seq, id])?;
+            self.refold(db, check)?;
+        }
+        Ok(())
+    }
+}
+
 impl Projector for StoreProjections {
     fn take_follow_ups(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.follow_ups)
@@ -373,10 +427,23 @@ impl Projector for StoreProjections {
         for s in subjects {
             self.refold(db, &s)?;
         }
+        // Already settled when a later event chains onto one of the versions.
+        let next_prev: Option<Vec<u8>> = db
+            .prepare_cached(
+                "SELECT prev_hash FROM events WHERE origin = ?1 AND seq = ?2 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![origin.as_str(), i64_of(seq + 1)], |r| r.get(0))
+            .optional()?;
+        if let Some(prev) = next_prev {
+            self.admit_version(db, origin.as_str(), i64_of(seq), &prev)?;
+        }
         Ok(())
     }
 
     fn on_event(&mut self, db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()> {
+        if ev.header.seq > 1 {
+            self.resolve_fork(db, ev)?;
+        }
         let Some(event) = ev.event else { return Ok(()) };
         let key = FoldKey {
             hlc: ev.header.hlc,
@@ -581,6 +648,8 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         })?
         .collect::<rusqlite::Result<_>>()?
     };
+    // Forked events stay out, except the version a later event of the origin chains onto (it is
+    // let in when that later event is projected, as it was the first time).
     let forked: std::collections::BTreeSet<(String, i64)> = tx
         .prepare("SELECT origin, seq FROM forks")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
