@@ -111,3 +111,75 @@ fn a_bad_menu_or_pin_is_refused_naming_the_place_and_nothing_is_written() {
     assert!(!ok && out.contains("PIN"), "{out}");
     assert!(!db.exists());
 }
+
+#[test]
+fn an_owner_changes_a_store_setting_and_a_bad_value_or_pin_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("console.db").display().to_string();
+    let (ok, text) = pass(&[
+        "store",
+        "init",
+        "--db",
+        &db,
+        "--menu",
+        &sample_menu(),
+        "--owner",
+        "Ana",
+        "--pin",
+        "4821",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = pass(&["store", "settings", "--db", &db]);
+    assert!(
+        ok && text.contains("day_cutoff_hour = 4") && text.contains("time_zone = UTC"),
+        "defaults: {text}"
+    );
+    let (ok, text) = pass(&[
+        "store",
+        "set",
+        "--db",
+        &db,
+        "time_zone",
+        "America/New_York",
+        "--pin",
+        "4821",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = pass(&[
+        "store",
+        "set",
+        "--db",
+        &db,
+        "day_cutoff_hour",
+        "5",
+        "--pin",
+        "4821",
+    ]);
+    assert!(ok, "{text}");
+    let (_, before) = pass(&["journal", "show", &db]);
+    for (args, why) in [
+        (vec!["day_cutoff_hour", "25", "--pin", "4821"], "hour"),
+        (
+            vec!["time_zone", "Mars/Olympus", "--pin", "4821"],
+            "time zone",
+        ),
+        (
+            vec!["deduct_stock_on", "never", "--pin", "4821"],
+            "send or payment",
+        ),
+        (vec!["day_cutoff_hour", "3", "--pin", "9999"], "sign-in"),
+    ] {
+        let mut full = vec!["store", "set", "--db", &db];
+        full.extend(args);
+        let (ok, text) = pass(&full);
+        assert!(!ok, "{why}: {text}");
+        assert!(text.to_lowercase().contains(why), "{why}: {text}");
+    }
+    let (_, after) = pass(&["journal", "show", &db]);
+    assert_eq!(before, after, "refused changes write nothing");
+    let (ok, text) = pass(&["store", "settings", "--db", &db]);
+    assert!(
+        ok && text.contains("time_zone = America/New_York") && text.contains("day_cutoff_hour = 5"),
+        "{text}"
+    );
+}

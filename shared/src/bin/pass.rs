@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use pass_shared::clock::SystemClock;
+use pass_shared::clock::{Clock, SystemClock};
 use pass_shared::domain::menu::Menu;
 use pass_shared::domain::staff;
 use pass_shared::event::DeviceRole;
@@ -58,6 +58,23 @@ enum StoreCommand {
         /// The owner's PIN (4 to 8 digits).
         #[arg(long)]
         pin: String,
+    },
+    /// Change a store-wide setting (every device follows it). Needs the PIN of someone allowed
+    /// to change store settings (an owner). Settings: deduct_stock_on = send | payment;
+    /// day_cutoff_hour = 0–23; time_zone = an IANA name (Europe/London); offline_card_cap = 100.00.
+    Set {
+        #[arg(long)]
+        db: PathBuf,
+        setting: String,
+        value: String,
+        /// The PIN of the person making the change.
+        #[arg(long)]
+        pin: String,
+    },
+    /// Show the store's settings as every device computes them.
+    Settings {
+        #[arg(long)]
+        db: PathBuf,
     },
 }
 
@@ -169,6 +186,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             owner,
             pin,
         }) => store_init(&db, &menu, &owner, &pin),
+        Command::Store(StoreCommand::Set {
+            db,
+            setting,
+            value,
+            pin,
+        }) => store_set(&db, &setting, &value, &pin),
+        Command::Store(StoreCommand::Settings { db }) => {
+            let conn = pass_shared::journal::open_read_only(&db)
+                .with_context(|| format!("opening {}", db.display()))?;
+            let s = projection::store_settings(&conn)?;
+            println!("deduct_stock_on = {}", s.stock_deduction().as_str());
+            println!("day_cutoff_hour = {}", s.cutoff_hour().hour());
+            println!("time_zone = {}", s.time_zone().name());
+            println!("offline_card_cap = {}", s.offline_card_cap());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Menu(MenuCommand::Import { db, file }) => {
             let (text, menu) = read_menu(&file)?;
             let journal = open_store_db(&db)?;
@@ -284,6 +317,48 @@ fn store_init(
         db.display(),
         journal.origin()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn store_set(
+    db: &std::path::Path,
+    setting: &str,
+    value: &str,
+    pin: &str,
+) -> anyhow::Result<ExitCode> {
+    use pass_shared::domain::business_day::SettingChange;
+    use pass_shared::event::SettingRecord;
+    let change = SettingChange::parse(setting, value)?;
+    let journal = open_store_db(db)?;
+    let current = journal.read(projection::store_settings)?;
+    current.apply(&change)?;
+    let people = journal.read(projection::staff)?;
+    let mut throttle = staff::SignInThrottle::new(staff::ThrottlePolicy::default());
+    let now = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
+    let who = staff::sign_in(&people, pin, now, &mut throttle)
+        .map_err(|e| anyhow::anyhow!("sign-in: {e}"))?;
+    let person = people
+        .iter()
+        .find(|p| *p.id() == who)
+        .context("the person who signed in is not on the staff list")?;
+    if !person.permits(staff::Permission::ChangeStoreSettings) {
+        anyhow::bail!(
+            "{} ({}) may not change store settings",
+            person.name(),
+            person.role().as_str()
+        );
+    }
+    let record = match change {
+        SettingChange::StockDeduction(d) => SettingRecord::DeductStockOn(d.as_str().to_owned()),
+        SettingChange::CutoffHour(h) => SettingRecord::DayCutoffHour(h),
+        SettingChange::TimeZone(tz) => SettingRecord::TimeZone(tz),
+        SettingChange::OfflineCardCap(cap) => SettingRecord::OfflineCardCap(cap),
+    };
+    journal.append(&Event::SettingChanged {
+        setting: record,
+        by: who.to_string(),
+    })?;
+    println!("{setting} = {value} (changed by {})", person.name());
     Ok(ExitCode::SUCCESS)
 }
 

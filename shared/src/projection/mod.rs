@@ -702,3 +702,37 @@ pub fn station_service_times(
         .collect::<rusqlite::Result<_>>()?;
     Ok(crate::domain::stats::service_times(times))
 }
+
+/// The store's staff as the journal records them (a record that does not read back is logged
+/// and left out: nobody can sign in with it).
+pub fn staff(db: &Connection) -> rusqlite::Result<Vec<crate::domain::staff::Staff>> {
+    use crate::domain::check::StaffId;
+    use crate::domain::staff::{PinHash, Role, Staff};
+    let mut stmt = db.prepare_cached(
+        "SELECT key, value FROM proj_registers WHERE key LIKE 'staff:%' ORDER BY key",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, value) = row?;
+        let id = key.trim_start_matches("staff:");
+        let v: serde_json::Value = serde_json::from_str(&value).unwrap_or_default();
+        let field = |name: &str| {
+            v.get(name)
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let built = field("role")
+            .parse::<Role>()
+            .and_then(|role| Ok((role, PinHash::parse(&field("pin_hash"))?)))
+            .and_then(|(role, pin)| Staff::new(StaffId::new(id), &field("name"), role, pin));
+        match built {
+            Ok(person) => out.push(
+                person.with_active(v.get("active").and_then(|a| a.as_bool()).unwrap_or(false)),
+            ),
+            Err(e) => tracing::warn!(staff = id, error = %e, "staff record left out"),
+        }
+    }
+    Ok(out)
+}
