@@ -210,6 +210,17 @@ pub enum Event {
         payment: String,
         amount: Money,
     },
+    /// A terminal has the check open (soft ownership: others see who, nobody is locked out).
+    CheckClaimed {
+        check: String,
+        device: String,
+        staff: String,
+    },
+    /// The terminal put the check down.
+    CheckReleased {
+        check: String,
+        device: String,
+    },
     CheckClosed {
         check: String,
     },
@@ -284,6 +295,8 @@ impl Event {
             | Event::CheckDiscounted { check, .. }
             | Event::CheckMoved { check, .. }
             | Event::PaymentRecorded { check, .. }
+            | Event::CheckClaimed { check, .. }
+            | Event::CheckReleased { check, .. }
             | Event::CheckClosed { check }
             | Event::CheckReopened { check, .. }
             | Event::TicketShown { check, .. }

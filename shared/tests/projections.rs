@@ -829,3 +829,52 @@ fn a_forked_event_stays_out_of_the_projections_until_a_later_event_chains_onto_o
     projection::rebuild(&mut conn).expect("rebuild");
     assert_eq!(projection::dump(&conn).expect("dump"), incremental);
 }
+
+#[test]
+fn a_check_open_on_one_terminal_shows_who_has_it_on_the_others() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bar = store_device(dir.path(), "bar", DeviceRole::OrderTerminal);
+    let floor = store_device(dir.path(), "floor", DeviceRole::OrderTerminal);
+    bar.append(&open("c8", "A8")).expect("open");
+    bar.append(&Event::CheckClaimed {
+        check: "c8".into(),
+        device: "bar".into(),
+        staff: "maria".into(),
+    })
+    .expect("claim");
+    sync(&bar, &floor);
+    let holder = |j: &Journal| -> Option<(String, String)> {
+        j.read(|c| {
+            c.query_row(
+                "SELECT open_on_device, open_on_staff FROM proj_checks WHERE check_id = 'c8'",
+                [],
+                |r| {
+                    Ok(r.get::<_, Option<String>>(0)?
+                        .zip(r.get::<_, Option<String>>(1)?))
+                },
+            )
+        })
+        .expect("check")
+    };
+    assert_eq!(
+        holder(&floor),
+        Some(("bar".into(), "maria".into())),
+        "the floor terminal sees Maria has it on the bar"
+    );
+    // A release from a terminal that does not hold the check changes nothing.
+    floor
+        .append(&Event::CheckReleased {
+            check: "c8".into(),
+            device: "floor".into(),
+        })
+        .expect("release");
+    sync(&floor, &bar);
+    assert_eq!(holder(&bar), Some(("bar".into(), "maria".into())));
+    bar.append(&Event::CheckReleased {
+        check: "c8".into(),
+        device: "bar".into(),
+    })
+    .expect("release");
+    sync(&bar, &floor);
+    assert_eq!(holder(&floor), None);
+}

@@ -92,7 +92,10 @@ const MIGRATIONS: &[&str] = &[
         closed_hlc      INTEGER,
         closed_origin   TEXT,
         closed_seq      INTEGER,
-        closed_wall_ms  INTEGER
+        closed_wall_ms  INTEGER,
+        -- Soft ownership: the device and person that have the check open now.
+        open_on_device  TEXT,
+        open_on_staff   TEXT
     );
     CREATE TABLE proj_lines (
         check_id      TEXT NOT NULL,

@@ -47,6 +47,8 @@ pub struct CheckFold {
     /// The origin whose send first put each held course on tickets: the device that fires it
     /// automatically when the course before it is complete.
     pub held_sent_by: std::collections::BTreeMap<Course, String>,
+    /// Who has the check open now (device, staff): soft ownership, shown to other terminals.
+    pub open_on: Option<(String, String)>,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -331,6 +333,16 @@ impl CheckFold {
                 .open_check()?
                 .move_to(TableId::new(table.clone()))
                 .map_err(|e| err(&e))?,
+            Event::CheckClaimed { device, staff, .. } => {
+                self.open_check()?;
+                self.open_on = Some((device.clone(), staff.clone()));
+            }
+            Event::CheckReleased { device, .. } => {
+                // Only the holder's release frees it; a stale release from elsewhere changes nothing.
+                if self.open_on.as_ref().is_some_and(|(d, _)| d == device) {
+                    self.open_on = None;
+                }
+            }
             Event::PaymentRecorded { amount, .. } => {
                 self.open_check()?.pay(*amount).map_err(|e| err(&e))?
             }

@@ -265,8 +265,8 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
     db.prepare_cached(
         "INSERT INTO proj_checks (check_id, number, order_type, table_id, server, guests, state,
              subtotal_cents, discount_cents, tax_cents, total_cents, paid_cents, opened_hlc,
-             closed_hlc, closed_origin, closed_seq, closed_wall_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             closed_hlc, closed_origin, closed_seq, closed_wall_ms, open_on_device, open_on_staff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         check.id().as_str(),
@@ -290,6 +290,8 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
         fold.closed.as_ref().map(|k| k.origin.clone()),
         fold.closed.as_ref().map(|k| i64_of(k.seq)),
         fold.closed.as_ref().map(|k| k.wall_ms),
+        fold.open_on.as_ref().map(|(d, _)| d.clone()),
+        fold.open_on.as_ref().map(|(_, s)| s.clone()),
     ])?;
     for line in check.lines() {
         let p = line.priced();
