@@ -32,6 +32,12 @@
 //! - **Restored journals**: when a peer's `have` shows more of this device's own origin than the
 //!   journal holds, [`Action::NotePeerHead`] tells the journal to refuse appends until it has
 //!   caught up (through the same pull path).
+//! - **Forks at the head**: two devices holding different versions of the same (origin, seq) as
+//!   their head would never pull from each other (neither is behind). A `have` whose head has
+//!   our seq and another hash makes the device fetch that one event from that peer, once, so
+//!   its journal sees both versions and raises the fork alarm.
+//! - **Retirement**: a retired device's retained `have` may be cleared on the broker (an empty
+//!   retained payload); the device is then forgotten.
 //!
 //! # Presence
 //!
@@ -43,6 +49,15 @@
 //! for more than 3 s, whatever the broker connection says: a screen that hosts the broker and
 //! lost its cable is cut off too. With a tick every 250 ms that is reported within 3.25 s of the
 //! last message heard, inside the 5 s the design asks for.
+//!
+//! # What the IO layer does
+//!
+//! Connect with [`Replicator::last_will`], subscribe to [`Replicator::subscriptions`] at QoS 1
+//! (MQTT 5 `no_local` where the broker speaks it, so the device's own messages are not echoed),
+//! and call [`Replicator::on_connected`] after every ConnAck; hand every publish received to
+//! [`Replicator::on_message`] with its retain flag; call [`Replicator::on_local_heads`] after
+//! every append and every apply; call [`Replicator::tick`] every 250 ms; carry out each
+//! returned action before the next call; say [`Replicator::farewell`] on a clean stop.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,7 +66,7 @@ use serde_json::value::RawValue;
 use super::protocol::ProtocolError;
 use super::protocol::v1::{
     self, DeviceId, EventBatch, Gone, Have, Heartbeat, Message, Pull, Range, Role, StoreId,
-    SyncBatch,
+    SyncBatch, Topic,
 };
 use crate::journal::{Head, Journal, Origin};
 
@@ -96,7 +111,7 @@ pub struct Identity {
     pub name: String,
 }
 
-/// Timings and budgets. The defaults are the documented ones; tests shorten nothing.
+/// Timings and budgets. The defaults are the ones documented above and the ones the tests use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tuning {
     /// How often a heartbeat goes out.
@@ -251,11 +266,17 @@ pub struct Replicator {
     /// period has passed).
     answered: BTreeMap<Origin, (u64, u64)>,
     asking: Option<Asking>,
+    /// Heads a peer showed at the same seq as ours with another hash, to fetch once (so that
+    /// the journal records the fork), with the peer that holds the other version.
+    suspects: BTreeMap<(Origin, u64), DeviceId>,
+    /// Every (origin, seq) ever suspected, so each is fetched and logged once.
+    suspected: BTreeSet<(Origin, u64)>,
     /// Responders that failed the current need, skipped until every candidate has been tried.
     tried: BTreeSet<DeviceId>,
     next_req: u64,
-    /// The last pull answered per requester, so that a duplicated pull is answered once.
-    answered_reqs: BTreeMap<DeviceId, u64>,
+    /// The last pull answered per requester and when, so that a pull delivered twice is
+    /// answered once.
+    answered_pulls: BTreeMap<DeviceId, (Pull, u64)>,
     published_through: u64,
     noted_own_seq: u64,
     have_dirty: bool,
@@ -276,6 +297,9 @@ impl Replicator {
         now_ms: u64,
     ) -> Replicator {
         let own = local_heads.get(&me.origin).map_or(0, |h| h.seq);
+        let mut me = me;
+        // A name too long for the wire would stop every `have`: keep what fits.
+        me.name = me.name.chars().take(v1::MAX_NAME_CHARS).collect();
         Replicator {
             me,
             tuning,
@@ -288,9 +312,13 @@ impl Replicator {
             needs: BTreeMap::new(),
             answered: BTreeMap::new(),
             asking: None,
+            suspects: BTreeMap::new(),
+            suspected: BTreeSet::new(),
             tried: BTreeSet::new(),
-            next_req: 1,
-            answered_reqs: BTreeMap::new(),
+            // Request ids start from the clock so that a restarted device does not reuse the
+            // ids of its previous life.
+            next_req: now_ms.max(1),
+            answered_pulls: BTreeMap::new(),
             published_through: own,
             noted_own_seq: 0,
             have_dirty: true,
@@ -428,6 +456,13 @@ impl Replicator {
         now_ms: u64,
         source: &dyn EventSource,
     ) -> Vec<Action> {
+        if payload.is_empty()
+            && let Ok(Topic::Have { device }) = Topic::parse(&self.me.store, topic)
+        {
+            // A retained `have` was cleared (a retired device's, by an administrator).
+            self.forget(&device);
+            return Vec::new();
+        }
         let message = match v1::decode_publish(&self.me.store, topic, payload) {
             Ok((_, message)) => message,
             Err(ProtocolError::UnknownType(kind)) => {
@@ -472,15 +507,34 @@ impl Replicator {
         }
         self.device_of_origin
             .insert(have.origin.clone(), have.device.clone());
-        let peer = self.peers.entry(have.device.clone()).or_default();
-        peer.origin = Some(have.origin);
-        peer.role = Some(have.role);
-        peer.name = Some(have.name);
-        peer.heads = have
+        let heads: BTreeMap<Origin, Head> = have
             .heads
             .into_iter()
             .map(|(o, h)| (o, Head::from(h)))
             .collect();
+        for (origin, theirs) in &heads {
+            let Some(ours) = self.local.get(origin) else {
+                continue;
+            };
+            if ours.seq == theirs.seq
+                && ours.hash != theirs.hash
+                && self.suspected.insert((origin.clone(), theirs.seq))
+            {
+                tracing::error!(
+                    peer = %have.device,
+                    %origin,
+                    seq = theirs.seq,
+                    "a peer holds another version of an event: fetching it so the fork is recorded"
+                );
+                self.suspects
+                    .insert((origin.clone(), theirs.seq), have.device.clone());
+            }
+        }
+        let peer = self.peers.entry(have.device.clone()).or_default();
+        peer.origin = Some(have.origin);
+        peer.role = Some(have.role);
+        peer.name = Some(have.name);
+        peer.heads = heads;
         let mut out = Vec::new();
         let shown = peer.seq_of(&self.me.origin);
         let own = self.local_seq(&self.me.origin);
@@ -540,11 +594,15 @@ impl Replicator {
         if pull.responder != self.me.device {
             return Vec::new();
         }
-        if self.answered_reqs.get(&pull.requester) == Some(&pull.req) {
+        if let Some((last, at)) = self.answered_pulls.get(&pull.requester)
+            && *last == pull
+            && now_ms.saturating_sub(*at) < self.tuning.pull_timeout_ms
+        {
             tracing::debug!(requester = %pull.requester, req = pull.req, "duplicate pull ignored");
             return Vec::new();
         }
-        self.answered_reqs.insert(pull.requester.clone(), pull.req);
+        self.answered_pulls
+            .insert(pull.requester.clone(), (pull.clone(), now_ms));
         let mut out = Vec::new();
         let mut bytes_left = self.tuning.answer_max_bytes;
         let mut events_left = usize::try_from(self.tuning.pull_max_events).unwrap_or(usize::MAX);
@@ -724,6 +782,20 @@ impl Replicator {
         self.rejected
     }
 
+    fn forget(&mut self, device: &DeviceId) {
+        if *device == self.me.device {
+            return;
+        }
+        if let Some(peer) = self.peers.remove(device) {
+            tracing::info!(peer = %device, "peer's have cleared: forgotten");
+            if let Some(origin) = peer.origin {
+                self.device_of_origin.remove(&origin);
+            }
+            self.tried.remove(device);
+            self.recompute_best();
+        }
+    }
+
     fn is_retired(&self, peer: &Peer) -> bool {
         peer.origin
             .as_ref()
@@ -799,51 +871,11 @@ impl Replicator {
         if self.asking.is_some() {
             return;
         }
-        let due = self.due(now_ms);
-        if due.is_empty() {
-            return;
-        }
-        let silent = self.tuning.peer_silent_after_ms;
-        let mut candidates: Vec<(&DeviceId, &Peer)> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.present(now_ms, silent))
-            .filter(|(_, p)| due.iter().any(|o| p.seq_of(o) > self.local_seq(o)))
-            .collect();
-        if candidates.is_empty() {
-            return;
-        }
-        // Most recently heard first, then by device id.
-        candidates.sort_by(|(da, pa), (db, pb)| pb.heard_ms.cmp(&pa.heard_ms).then(da.cmp(db)));
-        if candidates.iter().all(|(d, _)| self.tried.contains(*d)) {
-            tracing::debug!("every candidate tried; starting a new round");
-            self.tried.clear();
-        }
-        let Some((responder, peer)) = candidates
-            .into_iter()
-            .find(|(d, _)| !self.tried.contains(*d))
+        let Some((responder, ranges)) =
+            self.fork_pull(now_ms).or_else(|| self.missing_pull(now_ms))
         else {
             return;
         };
-        let mut budget = self.tuning.pull_max_events;
-        let mut ranges = Vec::new();
-        for origin in &due {
-            if budget == 0 || ranges.len() == v1::MAX_RANGES_PER_PULL {
-                break;
-            }
-            let after = self.local_seq(origin);
-            let has = peer.seq_of(origin);
-            if has > after {
-                let through = has.min(after.saturating_add(budget));
-                budget -= through - after;
-                ranges.push(Range {
-                    origin: origin.clone(),
-                    after,
-                    through,
-                });
-            }
-        }
-        let responder = responder.clone();
         let req = self.next_req;
         self.next_req += 1;
         tracing::debug!(%responder, req, ranges = ranges.len(), "pulling missing events");
@@ -862,6 +894,77 @@ impl Replicator {
                 received: 0,
             });
         }
+    }
+
+    /// A head a present peer holds in another version: ask that peer for its version, so the
+    /// journal sees both and raises the fork alarm.
+    fn fork_pull(&mut self, now_ms: u64) -> Option<(DeviceId, Vec<Range>)> {
+        let silent = self.tuning.peer_silent_after_ms;
+        let key = self
+            .suspects
+            .iter()
+            .find(|(_, d)| {
+                self.peers
+                    .get(*d)
+                    .is_some_and(|p| p.present(now_ms, silent))
+            })
+            .map(|(k, _)| k.clone())?;
+        let responder = self.suspects.remove(&key)?;
+        let (origin, seq) = key;
+        Some((
+            responder,
+            vec![Range {
+                origin,
+                after: seq - 1,
+                through: seq,
+            }],
+        ))
+    }
+
+    /// Missing ranges, from the candidate that should answer them.
+    fn missing_pull(&mut self, now_ms: u64) -> Option<(DeviceId, Vec<Range>)> {
+        let due = self.due(now_ms);
+        if due.is_empty() {
+            return None;
+        }
+        let silent = self.tuning.peer_silent_after_ms;
+        let mut candidates: Vec<(&DeviceId, &Peer)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.present(now_ms, silent))
+            .filter(|(_, p)| due.iter().any(|o| p.seq_of(o) > self.local_seq(o)))
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        // Most recently heard first, then by device id.
+        candidates.sort_by(|(da, pa), (db, pb)| pb.heard_ms.cmp(&pa.heard_ms).then(da.cmp(db)));
+        if candidates.iter().all(|(d, _)| self.tried.contains(*d)) {
+            tracing::debug!("every candidate tried; starting a new round");
+            self.tried.clear();
+        }
+        let (responder, peer) = candidates
+            .into_iter()
+            .find(|(d, _)| !self.tried.contains(*d))?;
+        let mut budget = self.tuning.pull_max_events;
+        let mut ranges = Vec::new();
+        for origin in &due {
+            if budget == 0 || ranges.len() == v1::MAX_RANGES_PER_PULL {
+                break;
+            }
+            let after = self.local_seq(origin);
+            let has = peer.seq_of(origin);
+            if has > after {
+                let through = has.min(after.saturating_add(budget));
+                budget -= through - after;
+                ranges.push(Range {
+                    origin: origin.clone(),
+                    after,
+                    through,
+                });
+            }
+        }
+        Some((responder.clone(), ranges))
     }
 
     fn publish_own(&mut self, source: &dyn EventSource, out: &mut Vec<Action>) {

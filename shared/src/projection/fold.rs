@@ -337,11 +337,11 @@ impl CheckFold {
                 self.open_check()?;
                 self.open_on = Some((device.clone(), staff.clone()));
             }
-            Event::CheckReleased { device, .. } => {
-                // Only the holder's release frees it; a stale release from elsewhere changes nothing.
-                if self.open_on.as_ref().is_some_and(|(d, _)| d == device) {
-                    self.open_on = None;
-                }
+            // Only the holder's release frees it; a stale release from elsewhere changes nothing.
+            Event::CheckReleased { device, .. }
+                if self.open_on.as_ref().is_some_and(|(d, _)| d == device) =>
+            {
+                self.open_on = None;
             }
             Event::PaymentRecorded { amount, .. } => {
                 self.open_check()?.pay(*amount).map_err(|e| err(&e))?

@@ -2,7 +2,7 @@
 //! reorder messages and cut devices off, each with an in-memory journal (no SQLite here: the
 //! journal's own tests cover it).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -346,6 +346,20 @@ impl Sim {
         }
     }
 
+    /// The broker restarts without persistence: every connection drops, retained messages are
+    /// lost, and everyone reconnects.
+    fn restart_broker(&mut self) {
+        self.bus.retained.clear();
+        let was_online = self.bus.online.clone();
+        let online: Vec<usize> = (0..was_online.len()).filter(|&i| was_online[i]).collect();
+        for &i in &online {
+            self.disconnect(i, false);
+        }
+        for &i in &online {
+            self.connect(i);
+        }
+    }
+
     /// Time passes by `dt_ms`: every device ticks, then every message queued is delivered.
     fn step(&mut self, dt_ms: u64) {
         self.now += dt_ms;
@@ -623,7 +637,10 @@ impl Driver {
                 name: from.to_owned(),
                 heads: heads
                     .iter()
-                    .map(|&(o, seq)| (origin_of(o), HeadV1 { seq, hash: [0; 32] }))
+                    .map(|&(o, seq)| {
+                        let hash = Sha256::digest(envelope_text(&origin_of(o), seq)).into();
+                        (origin_of(o), HeadV1 { seq, hash })
+                    })
                     .collect(),
             }),
             retained,
@@ -650,14 +667,21 @@ fn published(actions: &[Action]) -> Vec<Message> {
         .collect()
 }
 
-/// The responders of the pulls among `actions`.
-fn pulled_from(actions: &[Action]) -> Vec<String> {
+fn pulls(actions: &[Action]) -> Vec<Pull> {
     published(actions)
         .into_iter()
         .filter_map(|m| match m {
-            Message::Pull(p) => Some(p.responder.to_string()),
+            Message::Pull(p) => Some(p),
             _ => None,
         })
+        .collect()
+}
+
+/// The responders of the pulls among `actions`.
+fn pulled_from(actions: &[Action]) -> Vec<String> {
+    pulls(actions)
+        .into_iter()
+        .map(|p| p.responder.to_string())
         .collect()
 }
 
@@ -718,9 +742,9 @@ fn an_answer_is_applied_and_the_next_window_follows_once_it_is_in_the_journal() 
     }
     let mut expo = Driver::new("expo");
     expo.have("grill", 1, &[(0, 5_000)], false, 1_000);
-    let pulls = published(&expo.rep.tick(1_500));
-    let [Message::Pull(pull)] = pulls.as_slice() else {
-        panic!("one pull expected: {pulls:?}");
+    let asked = pulls(&expo.rep.tick(1_500));
+    let [pull] = asked.as_slice() else {
+        panic!("one pull expected: {asked:?}");
     };
     assert_eq!(
         pull.ranges,
@@ -753,14 +777,61 @@ fn an_answer_is_applied_and_the_next_window_follows_once_it_is_in_the_journal() 
         }
     }
     assert_eq!(expo.journal.count(&origin_of(0)), 4_096);
-    let pulls = published(&next);
-    let [Message::Pull(second)] = pulls.as_slice() else {
-        panic!("the next window follows at once: {pulls:?}");
+    let following = pulls(&next);
+    let [second] = following.as_slice() else {
+        panic!("the next window follows at once: {following:?}");
     };
     assert_eq!(
         (second.ranges[0].after, second.ranges[0].through),
         (4_096, 5_000)
     );
+}
+
+#[test]
+fn a_head_held_in_another_version_is_fetched_once_so_the_fork_is_recorded() {
+    let mut d = Driver::new("expo");
+    d.journal.apply(
+        (1..=3)
+            .map(|seq| envelope_text(&origin_of(0), seq).into_bytes())
+            .collect(),
+    );
+    let heads = d.journal.heads();
+    d.rep.on_local_heads(heads, 900, &d.journal);
+    // grill shows the same head: nothing to do.
+    assert_eq!(pulls(&d.have("grill", 1, &[(0, 3)], false, 1_000)), []);
+    // bar-1 shows seq 3 with another hash.
+    let other = Have {
+        device: device("bar-1"),
+        origin: origin_of(2),
+        role: Role::OrderTerminal,
+        name: "bar-1".into(),
+        heads: [(
+            origin_of(0),
+            HeadV1 {
+                seq: 3,
+                hash: [7; 32],
+            },
+        )]
+        .into(),
+    };
+    let asked = pulls(&d.feed(Message::Have(other.clone()), false, 1_100));
+    assert_eq!(
+        asked
+            .iter()
+            .map(|p| (p.responder.to_string(), p.ranges.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            "bar-1".to_owned(),
+            vec![Range {
+                origin: origin_of(0),
+                after: 2,
+                through: 3
+            }]
+        )]
+    );
+    // Asked once, however often it is shown.
+    d.rep.tick(5_000);
+    assert_eq!(pulls(&d.feed(Message::Have(other), false, 5_100)), []);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -805,6 +876,20 @@ fn a_retired_peer_is_not_waited_for() {
     // "old" (origin 4) never confirms: waited for until retired.
     check_unconfirmed(&[], &[("old", 4, 0), ("grill", 1, 3)], &[3, 3, 3]);
     check_unconfirmed(&[4], &[("old", 4, 0), ("grill", 1, 3)], &[3, 3, 0]);
+}
+
+#[test]
+fn a_cleared_have_forgets_the_peer() {
+    let mut d = Driver::new("bar-1");
+    d.own_events(2, 10);
+    d.have("grill", 1, &[(9, 3)], false, 100);
+    d.have("old", 4, &[], true, 100);
+    assert_eq!(d.rep.unconfirmed(), 3, "waiting for old");
+    let topic = format!("pass/v1/{STORE}/have/old");
+    assert_eq!(d.rep.on_message(&topic, b"", true, 200, &d.journal), []);
+    assert_eq!(d.rep.unconfirmed(), 0);
+    assert_eq!(d.rep.rejected_messages(), 0);
+    assert_eq!(d.rep.peers(300).len(), 1);
 }
 
 #[test]
@@ -1039,6 +1124,24 @@ fn bad_messages_are_set_aside_without_effect() {
 }
 
 #[test]
+fn a_long_device_name_is_shortened_rather_than_silencing_the_have() {
+    let mut me = identity("expo", 9);
+    me.name =
+        "Expo screen by the pass, the one with the sticky bump bar and the cracked bezel".into();
+    let journal = MemJournal::new(&origin_of(9));
+    let mut rep = Replicator::new(me, Tuning::default(), journal.heads(), 0);
+    let haves: Vec<Have> = published(&rep.on_connected(0))
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Have(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(haves.len(), 1);
+    assert_eq!(haves[0].name.chars().count(), v1::MAX_NAME_CHARS);
+}
+
+#[test]
 fn own_echoes_are_ignored() {
     let mut d = Driver::new("expo");
     let actions = d.own_events(3, 100);
@@ -1061,6 +1164,8 @@ struct Chaos {
     weather: Vec<(u64, u64, bool)>,
     /// (device, first step, steps) offline, with or without a last will.
     outages: Vec<(usize, usize, usize, bool)>,
+    /// Steps at which the broker restarts and forgets its retained messages.
+    broker_restarts: Vec<usize>,
 }
 
 fn chaos() -> impl Strategy<Value = Chaos> {
@@ -1069,13 +1174,15 @@ fn chaos() -> impl Strategy<Value = Chaos> {
             prop::collection::vec((0..devices, 0..steps), 0..80),
             prop::collection::vec((0u64..=60, 0u64..=40, any::<bool>()), steps),
             prop::collection::vec((0..devices, 0..steps, 1usize..60, any::<bool>()), 0..4),
+            prop::collection::vec(0..steps, 0..3),
         )
-            .prop_map(move |(appends, weather, outages)| Chaos {
+            .prop_map(move |(appends, weather, outages, broker_restarts)| Chaos {
                 devices,
                 seed,
                 appends,
                 weather,
                 outages,
+                broker_restarts,
             })
     })
 }
@@ -1095,6 +1202,9 @@ proptest! {
                 if step == first + len && !sim.bus.online[dev] {
                     sim.connect(dev);
                 }
+            }
+            if c.broker_restarts.contains(&step) {
+                sim.restart_broker();
             }
             sim.bus.faults = Faults { drop_pct, dup_pct, reorder };
             for &(dev, at) in &c.appends {
