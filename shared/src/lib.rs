@@ -2,6 +2,7 @@
 //! payments. Both apps and the `pass` command line are thin shells around it.
 
 pub mod clock;
+pub mod device;
 pub mod domain;
 pub mod event;
 pub mod journal;

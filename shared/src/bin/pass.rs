@@ -38,6 +38,65 @@ enum Command {
     /// The menu.
     #[command(subcommand)]
     Menu(MenuCommand),
+    /// Run a device without a screen (what kitchen screens and terminals run underneath).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Talk to a running device through its control socket.
+    Ctl {
+        /// The device's control socket.
+        #[arg(long)]
+        control: PathBuf,
+        #[command(subcommand)]
+        request: CtlRequest,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Run a headless device: it owns its database, replicates over MQTT and serves a control
+    /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`).
+    Run {
+        #[arg(long)]
+        db: PathBuf,
+        /// The store this device belongs to (lowercase letters, digits and -).
+        #[arg(long)]
+        store: String,
+        /// This device's id in the store (lowercase letters, digits and -).
+        #[arg(long)]
+        device: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A name people recognise (defaults to the device id).
+        #[arg(long)]
+        name: Option<String>,
+        /// The broker, as mqtt://host:port.
+        #[arg(long)]
+        broker: String,
+        /// Where to put the control socket.
+        #[arg(long)]
+        control: PathBuf,
+        /// Run on a controlled clock starting at this instant (ms since the epoch), set and
+        /// advanced with `pass ctl … clock`: tests and the demo only.
+        #[arg(long)]
+        manual_clock: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CtlRequest {
+    /// The device's journal heads, peers, unconfirmed events and whether it is cut off.
+    Status,
+    /// Append one event, given as JSON: {"kind":"…","payload":{…}}.
+    Append { event: String },
+    /// Set (`--set-ms`) or advance (`--advance-ms`) the device's controlled clock.
+    Clock {
+        #[arg(long)]
+        set_ms: Option<i64>,
+        #[arg(long)]
+        advance_ms: Option<i64>,
+    },
+    /// Stop the device cleanly.
+    Stop,
 }
 
 #[derive(Subcommand)]
@@ -208,6 +267,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             publish_menu(&journal, &text, &menu)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Device(DeviceCommand::Run {
+            db,
+            store,
+            device,
+            role,
+            name,
+            broker,
+            control,
+            manual_clock,
+        }) => {
+            use pass_shared::net::protocol::v1::{DeviceId, StoreId};
+            let config = pass_shared::device::DeviceConfig {
+                db,
+                store: StoreId::try_from(store).map_err(|e| anyhow::anyhow!("--store: {e}"))?,
+                name: name.unwrap_or_else(|| device.clone()),
+                device: DeviceId::try_from(device).map_err(|e| anyhow::anyhow!("--device: {e}"))?,
+                role: role.into(),
+                broker: pass_shared::device::parse_broker_url(&broker)
+                    .map_err(|e| anyhow::anyhow!("--broker: {e}"))?,
+                control,
+                manual_clock_ms: manual_clock,
+            };
+            pass_shared::device::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ctl { control, request } => ctl(&control, request),
         Command::Menu(MenuCommand::Check { file }) => {
             let (_, menu) = read_menu(&file)?;
             println!(
@@ -360,6 +445,36 @@ fn store_set(
     })?;
     println!("{setting} = {value} (changed by {})", person.name());
     Ok(ExitCode::SUCCESS)
+}
+
+fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let body = match request {
+        CtlRequest::Status => serde_json::json!({"cmd": "status"}),
+        CtlRequest::Append { event } => {
+            let event: serde_json::Value =
+                serde_json::from_str(&event).context("the event is not JSON")?;
+            serde_json::json!({"cmd": "append", "event": event})
+        }
+        CtlRequest::Clock { set_ms, advance_ms } => {
+            serde_json::json!({"cmd": "clock", "set_ms": set_ms, "advance_ms": advance_ms})
+        }
+        CtlRequest::Stop => serde_json::json!({"cmd": "stop"}),
+    };
+    let mut stream = std::os::unix::net::UnixStream::connect(control)
+        .with_context(|| format!("no device answers on {}", control.display()))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    writeln!(stream, "{body}")?;
+    let mut answer = String::new();
+    std::io::BufReader::new(&stream).read_line(&mut answer)?;
+    let value: serde_json::Value =
+        serde_json::from_str(answer.trim()).context("the device's answer is not JSON")?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(if value["ok"] == serde_json::Value::Bool(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

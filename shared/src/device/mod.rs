@@ -1,0 +1,353 @@
+//! A running device: its journal, replication over MQTT, and a local control socket.
+//!
+//! One process owns the device's database. The tokio runtime runs three tasks that talk over
+//! channels, so that nothing waits on anything it also has to drive:
+//!
+//! - the **MQTT task** owns rumqttc's event loop: it polls, hands incoming publishes and
+//!   (re)connections to the replication task, and backs off on errors (rumqttc reconnects on the
+//!   next poll; the session is clean, so every ConnAck re-subscribes);
+//! - the **replication task** owns the [`Replicator`] state machine and carries out its actions
+//!   in order: publish, apply to the journal (on a blocking thread: the journal commits before it
+//!   answers), note a peer's head of this device's own origin;
+//! - the **control task** serves the control socket (one JSON object per line), which is how
+//!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop.
+//!
+//! Replication timing (heartbeats, cut-off) runs on the machine's monotonic clock; events are
+//! stamped with the device's clock source (the system clock, or a controlled clock in tests and
+//! the demo), so a simulated service can run fast without breaking presence.
+
+mod control;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::event::DeviceRole;
+use crate::journal::{Journal, JournalOptions};
+use crate::net::protocol::v1::{self, DeviceId, StoreId};
+use crate::net::replication::{Action, Identity, Qos, Replicator, Tuning};
+use crate::projection::StoreProjections;
+
+/// How often the replicator is ticked.
+const TICK: Duration = Duration::from_millis(250);
+/// rumqttc's queue of requests from the client to the event loop.
+const REQUEST_CAPACITY: usize = 1_024;
+
+/// Everything a device needs to start.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    pub db: PathBuf,
+    pub store: StoreId,
+    pub device: DeviceId,
+    pub role: DeviceRole,
+    pub name: String,
+    /// Host and port of the broker.
+    pub broker: (String, u16),
+    pub control: PathBuf,
+    /// Start a controlled clock at this instant (ms since the epoch) instead of the system clock.
+    pub manual_clock_ms: Option<i64>,
+}
+
+/// Parses `mqtt://host:port` (loopback or LAN address; no credentials in the URL).
+pub fn parse_broker_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| format!("`{url}`: a broker address starts with mqtt://"))?;
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{url}`: give host:port"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{url}`: `{port}` is not a port"))?;
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if !host_ok || port == 0 {
+        return Err(format!("`{url}`: not a usable broker address"));
+    }
+    Ok((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+        port,
+    ))
+}
+
+/// What the replication task hears.
+enum Input {
+    Connected,
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        retained: bool,
+    },
+}
+
+/// State shared between the tasks (read by the control socket).
+pub(crate) struct Shared {
+    pub journal: Arc<Journal>,
+    pub replicator: Mutex<Replicator>,
+    pub connected: Mutex<bool>,
+    pub manual_clock: Option<ManualClock>,
+    pub started: Instant,
+    /// The system clock when the device started: replication time starts there, so request
+    /// ids of a restarted device never repeat those of its previous run.
+    pub base_ms: u64,
+    pub local_changed: Notify,
+    pub stop: watch::Sender<bool>,
+    pub device: DeviceId,
+}
+
+impl Shared {
+    /// Milliseconds on the monotonic clock that replication timing uses.
+    pub fn mono_ms(&self) -> u64 {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.base_ms.saturating_add(elapsed)
+    }
+}
+
+/// Runs a device until it is told to stop (control socket `stop`, Ctrl-C or SIGTERM).
+pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
+    let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
+        Some(ms) => {
+            let c = ManualClock::starting_at(ms);
+            (Arc::new(c.clone()), Some(c))
+        }
+        None => (Arc::new(SystemClock), None),
+    };
+    let journal = Arc::new(Journal::open_with(
+        &config.db,
+        JournalOptions::new(clock, config.role, config.name.clone()),
+        vec![Box::new(StoreProjections::new())],
+    )?);
+    let identity = Identity {
+        store: config.store.clone(),
+        device: config.device.clone(),
+        origin: journal.origin().clone(),
+        role: config.role.into(),
+        name: config.name.clone(),
+    };
+    let started = Instant::now();
+    let base_ms = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
+    let replicator = Replicator::new(identity, Tuning::default(), journal.heads()?, base_ms);
+    let (stop, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        journal,
+        replicator: Mutex::new(replicator),
+        connected: Mutex::new(false),
+        manual_clock: manual,
+        started,
+        base_ms,
+        local_changed: Notify::new(),
+        stop,
+        device: config.device.clone(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("pass-device")
+        .build()?;
+    runtime.block_on(async move {
+        let (inputs, inputs_rx) = mpsc::channel(4_096);
+        let client = mqtt(&config, &shared, inputs)?;
+        let listener = control::bind(&config.control)?;
+        tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), "device running");
+        let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
+        let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
+        replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx).await;
+        // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
+        let farewell = lock(&shared.replicator).farewell();
+        for action in farewell {
+            if let Action::Publish(out) = action {
+                let _ = client.publish(out.topic, qos(out.qos), out.retain, out.payload).await;
+            }
+        }
+        let _ = client.disconnect().await;
+        control_task.abort();
+        signals.abort();
+        let _ = std::fs::remove_file(&config.control);
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the state as it was between two whole calls.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn qos(q: Qos) -> QoS {
+    match q {
+        Qos::AtMostOnce => QoS::AtMostOnce,
+        Qos::AtLeastOnce => QoS::AtLeastOnce,
+    }
+}
+
+async fn stop_on_signal(shared: Arc<Shared>) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping on signal");
+    let _ = shared.stop.send(true);
+}
+
+/// Starts the MQTT task; returns the client.
+fn mqtt(
+    config: &DeviceConfig,
+    shared: &Arc<Shared>,
+    inputs: mpsc::Sender<Input>,
+) -> anyhow::Result<AsyncClient> {
+    let (host, port) = &config.broker;
+    let mut options = MqttOptions::new(
+        format!("pass-{}-{}", config.store, config.device),
+        host.clone(),
+        *port,
+    );
+    options.set_keep_alive(Duration::from_secs(5));
+    options.set_clean_session(true);
+    options.set_max_packet_size(v1::MAX_PACKET_BYTES, v1::MAX_PACKET_BYTES);
+    options.set_request_channel_capacity(REQUEST_CAPACITY);
+    let will = lock(&shared.replicator).last_will();
+    options.set_last_will(LastWill::new(
+        will.topic,
+        will.payload,
+        qos(will.qos),
+        will.retain,
+    ));
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    let subscriber = client.clone();
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match eventloop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                    backoff = Duration::from_millis(200);
+                    *lock(&shared.connected) = true;
+                    tracing::info!("connected to the broker");
+                    let topics = lock(&shared.replicator).subscriptions();
+                    for topic in topics {
+                        if let Err(e) = subscriber.subscribe(topic, QoS::AtLeastOnce).await {
+                            tracing::warn!(error = %e, "subscribe failed");
+                        }
+                    }
+                    if inputs.send(Input::Connected).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
+                    let input = Input::Message {
+                        topic: p.topic,
+                        payload: p.payload.to_vec(),
+                        retained: p.retain,
+                    };
+                    if inputs.send(input).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let was = std::mem::replace(&mut *lock(&shared.connected), false);
+                    if was {
+                        tracing::warn!(error = %e, "lost the broker; reconnecting");
+                    } else {
+                        tracing::debug!(error = %e, "broker not reachable");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    });
+    Ok(client)
+}
+
+/// The replication task: feeds the replicator and carries out its actions.
+async fn replicate(
+    shared: Arc<Shared>,
+    client: AsyncClient,
+    mut inputs: mpsc::Receiver<Input>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let actions = tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => lock(&shared.replicator).tick(shared.mono_ms()),
+            _ = shared.local_changed.notified() => local_heads_changed(&shared).await,
+            input = inputs.recv() => match input {
+                None => return,
+                Some(Input::Connected) => lock(&shared.replicator).on_connected(shared.mono_ms()),
+                Some(Input::Message { topic, payload, retained }) => {
+                    let journal = Arc::clone(&shared.journal);
+                    let now = shared.mono_ms();
+                    lock(&shared.replicator).on_message(&topic, &payload, retained, now, &*journal)
+                }
+            },
+        };
+        carry_out(&shared, &client, actions).await;
+    }
+}
+
+async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
+    let journal = Arc::clone(&shared.journal);
+    let heads = match tokio::task::spawn_blocking(move || journal.heads()).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot read the journal's heads");
+            return Vec::new();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "heads reader stopped");
+            return Vec::new();
+        }
+    };
+    let journal = Arc::clone(&shared.journal);
+    lock(&shared.replicator).on_local_heads(heads, shared.mono_ms(), &*journal)
+}
+
+async fn carry_out(shared: &Arc<Shared>, client: &AsyncClient, actions: Vec<Action>) {
+    let mut queue = std::collections::VecDeque::from(actions);
+    while let Some(action) = queue.pop_front() {
+        match action {
+            Action::Publish(out) => {
+                // A full request queue while the broker is away must not stall replication:
+                // what is not published now is offered again through `have` and pulls.
+                if let Err(e) = client.try_publish(out.topic, qos(out.qos), out.retain, out.payload)
+                {
+                    tracing::debug!(error = %e, "publish not queued");
+                }
+            }
+            Action::Apply(batch) => {
+                let journal = Arc::clone(&shared.journal);
+                match tokio::task::spawn_blocking(move || journal.apply(batch)).await {
+                    Ok(Ok(report)) => tracing::debug!(?report, "applied"),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "applying events failed; they will be offered again")
+                    }
+                    Err(e) => tracing::error!(error = %e, "apply task stopped"),
+                }
+                queue.extend(local_heads_changed(shared).await);
+            }
+            Action::NotePeerHead { origin, seq } => {
+                if let Err(e) = shared.journal.note_peer_head(&origin, seq) {
+                    tracing::error!(error = %e, "cannot note a peer's head");
+                }
+            }
+        }
+    }
+}
