@@ -3,38 +3,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use std::sync::Once;
-
-static BUILD: Once = Once::new();
-
-/// Builds the workspace's binaries once per test run, so a test never drives a stale one (cargo
-/// does not rebuild another package's binaries for this package's tests).
-fn build_binaries(target_dir: &std::path::Path, release: bool) {
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "pass-shared",
-            "--bin",
-            "pass",
-            "--target-dir",
-        ])
-        .arg(target_dir);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the binaries under test failed");
-    });
-}
-
-/// The path of a workspace binary built beside this test (`pass`).
+/// The path of a workspace binary built beside this test (`pass`). `cargo test --workspace`
+/// (what `scripts/test.sh` runs) builds it fresh; run alone, `cargo test -p pass-tests` does not
+/// rebuild another package's binary, so build it first (`cargo build -p pass-shared`). A test
+/// cannot run cargo itself: the running `cargo test` holds the target directory's lock.
 pub fn bin(name: &str) -> PathBuf {
     // Test executables live in <target>/<profile>/deps; binaries one level up.
     let exe = std::env::current_exe().expect("the test knows its own path");
@@ -42,8 +14,6 @@ pub fn bin(name: &str) -> PathBuf {
         .parent()
         .and_then(|deps| deps.parent())
         .expect("test binary sits in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("<target>/<profile>");
-    build_binaries(target_dir, profile_dir.ends_with("release"));
     let path = profile_dir.join(name);
     assert!(
         path.exists(),
