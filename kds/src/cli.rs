@@ -22,6 +22,13 @@ pub struct Cli {
     /// Render a few frames, save a PNG of the window to PATH, then exit.
     #[arg(long, value_name = "PATH", value_parser = png_path)]
     screenshot: Option<PathBuf>,
+
+    /// Run the device without a window: journal, replication and control socket only.
+    #[arg(long)]
+    pub headless: bool,
+
+    #[command(flatten)]
+    pub device: pass_shared::device::DeviceArgs,
 }
 
 impl Cli {

@@ -2,7 +2,11 @@ use bevy::prelude::*;
 use clap::Parser as _;
 
 fn main() -> AppExit {
-    let config = kds::Cli::parse().into_config();
+    let cli = kds::Cli::parse();
+    if cli.headless {
+        return kds::run_headless(cli.device);
+    }
+    let config = cli.into_config();
     if let Err(no_display) = kds::display::check_env() {
         eprintln!("kds: {no_display}");
         return AppExit::from_code(2);

@@ -60,3 +60,22 @@ impl Plugin for AppPlugin {
         app.add_plugins((screens::plugin, screenshot::plugin));
     }
 }
+
+/// Runs this device without a window until it is stopped; the exit code says how it ended.
+pub fn run_headless(args: pass_shared::device::DeviceArgs) -> bevy::app::AppExit {
+    pass_shared::device::init_logging();
+    let config = match args.into_config(pass_shared::event::DeviceRole::OrderTerminal) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("order-terminal: {e}");
+            return bevy::app::AppExit::from_code(2);
+        }
+    };
+    match pass_shared::device::run(config) {
+        Ok(()) => bevy::app::AppExit::Success,
+        Err(e) => {
+            eprintln!("order-terminal: {e:#}");
+            bevy::app::AppExit::from_code(1)
+        }
+    }
+}

@@ -2,7 +2,11 @@ use bevy::prelude::*;
 use clap::Parser as _;
 
 fn main() -> AppExit {
-    let config = order_terminal::Cli::parse().into_config();
+    let cli = order_terminal::Cli::parse();
+    if cli.headless {
+        return order_terminal::run_headless(cli.device);
+    }
+    let config = cli.into_config();
     if let Err(no_display) = order_terminal::display::check_env() {
         eprintln!("order-terminal: {no_display}");
         return AppExit::from_code(2);

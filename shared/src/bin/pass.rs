@@ -56,29 +56,10 @@ enum DeviceCommand {
     /// Run a headless device: it owns its database, replicates over MQTT and serves a control
     /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`).
     Run {
-        #[arg(long)]
-        db: PathBuf,
-        /// The store this device belongs to (lowercase letters, digits and -).
-        #[arg(long)]
-        store: String,
-        /// This device's id in the store (lowercase letters, digits and -).
-        #[arg(long)]
-        device: String,
         #[arg(long, value_enum)]
         role: Role,
-        /// A name people recognise (defaults to the device id).
-        #[arg(long)]
-        name: Option<String>,
-        /// The broker, as mqtt://host:port.
-        #[arg(long)]
-        broker: String,
-        /// Where to put the control socket.
-        #[arg(long)]
-        control: PathBuf,
-        /// Run on a controlled clock starting at this instant (ms since the epoch), set and
-        /// advanced with `pass ctl … clock`: tests and the demo only.
-        #[arg(long)]
-        manual_clock: Option<i64>,
+        #[command(flatten)]
+        device: pass_shared::device::DeviceArgs,
     },
 }
 
@@ -203,13 +184,7 @@ impl From<Role> for DeviceRole {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PASS_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    pass_shared::device::init_logging();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -267,28 +242,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             publish_menu(&journal, &text, &menu)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Device(DeviceCommand::Run {
-            db,
-            store,
-            device,
-            role,
-            name,
-            broker,
-            control,
-            manual_clock,
-        }) => {
-            use pass_shared::net::protocol::v1::{DeviceId, StoreId};
-            let config = pass_shared::device::DeviceConfig {
-                db,
-                store: StoreId::try_from(store).map_err(|e| anyhow::anyhow!("--store: {e}"))?,
-                name: name.unwrap_or_else(|| device.clone()),
-                device: DeviceId::try_from(device).map_err(|e| anyhow::anyhow!("--device: {e}"))?,
-                role: role.into(),
-                broker: pass_shared::device::parse_broker_url(&broker)
-                    .map_err(|e| anyhow::anyhow!("--broker: {e}"))?,
-                control,
-                manual_clock_ms: manual_clock,
-            };
+        Command::Device(DeviceCommand::Run { role, device }) => {
+            let config = device
+                .into_config(role.into())
+                .map_err(anyhow::Error::msg)?;
             pass_shared::device::run(config)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -16,7 +16,10 @@
 //! stamped with the device's clock source (the system clock, or a controlled clock in tests and
 //! the demo), so a simulated service can run fast without breaking presence.
 
+mod args;
 mod control;
+
+pub use args::DeviceArgs;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -350,4 +353,16 @@ async fn carry_out(shared: &Arc<Shared>, client: &AsyncClient, actions: Vec<Acti
             }
         }
     }
+}
+
+/// Logs to stderr at the level `PASS_LOG` asks for (default `warn`; e.g. `PASS_LOG=info`).
+/// For processes without a window; Bevy apps log through Bevy.
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PASS_LOG").unwrap_or_else(|_| "warn".into());
+    // A second call (a test harness that set one up already) keeps the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

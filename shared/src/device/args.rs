@@ -1,0 +1,142 @@
+//! The command-line options every device takes (`pass device run`, `kds --headless`,
+//! `order-terminal --headless`), parsed and validated once.
+
+use std::path::PathBuf;
+
+use crate::event::DeviceRole;
+use crate::net::protocol::v1::{DeviceId, StoreId};
+
+use super::{DeviceConfig, parse_broker_url};
+
+/// How to run a device.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeviceArgs {
+    /// The device's database (created on first start).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// The store this device belongs to (lowercase letters, digits and -).
+    #[arg(long, default_value = "demo")]
+    pub store: String,
+    /// This device's id in the store (lowercase letters, digits and -).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// A name people recognise (defaults to the device id).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The broker, as mqtt://host:port.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// Where to put the control socket (defaults to the database path with `.sock`).
+    #[arg(long)]
+    pub control: Option<PathBuf>,
+    /// Run on a controlled clock starting at this instant (ms since the epoch), set and
+    /// advanced with `pass ctl … clock`: tests and the demo only.
+    #[arg(long)]
+    pub manual_clock: Option<i64>,
+}
+
+impl DeviceArgs {
+    /// Checks the options for a device of `role`; the error names the option.
+    pub fn into_config(self, role: DeviceRole) -> Result<DeviceConfig, String> {
+        let db = self.db.ok_or("--db is required to run a device")?;
+        let device = self.device.ok_or("--device is required to run a device")?;
+        let broker = self
+            .broker
+            .ok_or("--broker mqtt://host:port is required (discovery comes later)")?;
+        let control = self.control.unwrap_or_else(|| db.with_extension("sock"));
+        Ok(DeviceConfig {
+            db,
+            store: StoreId::try_from(self.store).map_err(|e| format!("--store: {e}"))?,
+            name: self.name.unwrap_or_else(|| device.clone()),
+            device: DeviceId::try_from(device).map_err(|e| format!("--device: {e}"))?,
+            role,
+            broker: parse_broker_url(&broker).map_err(|e| format!("--broker: {e}"))?,
+            control,
+            manual_clock_ms: self.manual_clock,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(
+        db: Option<&str>,
+        device: Option<&str>,
+        broker: Option<&str>,
+        store: &str,
+    ) -> DeviceArgs {
+        DeviceArgs {
+            db: db.map(PathBuf::from),
+            store: store.into(),
+            device: device.map(str::to_owned),
+            name: None,
+            broker: broker.map(str::to_owned),
+            control: None,
+            manual_clock: None,
+        }
+    }
+
+    #[test]
+    fn options_are_checked_once_and_errors_name_the_option() {
+        let ok = args(
+            Some("/tmp/grill.db"),
+            Some("grill"),
+            Some("mqtt://127.0.0.1:1883"),
+            "demo",
+        )
+        .into_config(DeviceRole::KitchenScreen)
+        .expect("valid");
+        assert_eq!(ok.control, PathBuf::from("/tmp/grill.sock"));
+        assert_eq!(ok.broker, ("127.0.0.1".to_owned(), 1883));
+        assert_eq!(ok.name, "grill");
+        for (bad, option) in [
+            (
+                args(None, Some("grill"), Some("mqtt://127.0.0.1:1883"), "demo"),
+                "--db",
+            ),
+            (
+                args(
+                    Some("/tmp/x.db"),
+                    Some("Grill!"),
+                    Some("mqtt://127.0.0.1:1883"),
+                    "demo",
+                ),
+                "--device",
+            ),
+            (
+                args(
+                    Some("/tmp/x.db"),
+                    Some("grill"),
+                    Some("http://127.0.0.1:1883"),
+                    "demo",
+                ),
+                "--broker",
+            ),
+            (
+                args(
+                    Some("/tmp/x.db"),
+                    Some("grill"),
+                    Some("mqtt://127.0.0.1:0"),
+                    "demo",
+                ),
+                "--broker",
+            ),
+            (
+                args(
+                    Some("/tmp/x.db"),
+                    Some("grill"),
+                    Some("mqtt://127.0.0.1:1883"),
+                    "My Store",
+                ),
+                "--store",
+            ),
+        ] {
+            let err = bad
+                .into_config(DeviceRole::KitchenScreen)
+                .expect_err(option);
+            assert!(err.starts_with(option), "{option}: {err}");
+        }
+    }
+}
