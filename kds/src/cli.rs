@@ -20,7 +20,7 @@ pub struct Cli {
     station: String,
 
     /// Render a few frames, save a PNG of the window to PATH, then exit.
-    #[arg(long, value_name = "PATH", value_parser = png_path)]
+    #[arg(long, value_name = "PATH", value_parser = pass_shared::app::png_path)]
     screenshot: Option<PathBuf>,
 
     /// Run the device without a window: journal, replication and control socket only.
@@ -37,18 +37,6 @@ impl Cli {
             station: self.station,
             screenshot: self.screenshot,
         }
-    }
-}
-
-fn png_path(value: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(value);
-    let is_png = path
-        .extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("png"));
-    if is_png {
-        Ok(path)
-    } else {
-        Err("the screenshot is saved as PNG: the path must end in .png".to_owned())
     }
 }
 

@@ -2,13 +2,11 @@
 //!
 //! [`AppPlugin`] builds the whole app from small feature plugins; `main.rs` only parses the
 //! command line, checks for a display and runs it. Screen content that needs no renderer lives in
-//! plain modules ([`screen`], [`display`]) so it can be tested without a window or GPU.
+//! plain modules ([`screen`]) so it can be tested without a window or GPU.
 
 mod cli;
-pub mod display;
 pub mod screen;
 mod screens;
-mod screenshot;
 
 use std::path::PathBuf;
 
@@ -55,27 +53,15 @@ impl Plugin for AppPlugin {
         }))
         .insert_resource(Station(station.clone()));
         if let Some(path) = screenshot {
-            app.insert_resource(screenshot::ScreenshotRequest::new(path.clone()));
+            app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
+                path.clone(),
+            ));
         }
-        app.add_plugins((screens::plugin, screenshot::plugin));
+        app.add_plugins((screens::plugin, pass_shared::app::screenshot::plugin));
     }
 }
 
 /// Runs this device without a window until it is stopped; the exit code says how it ended.
-pub fn run_headless(args: pass_shared::device::DeviceArgs) -> bevy::app::AppExit {
-    pass_shared::device::init_logging();
-    let config = match args.into_config(pass_shared::event::DeviceRole::KitchenScreen) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("kds: {e}");
-            return bevy::app::AppExit::from_code(2);
-        }
-    };
-    match pass_shared::device::run(config) {
-        Ok(()) => bevy::app::AppExit::Success,
-        Err(e) => {
-            eprintln!("kds: {e:#}");
-            bevy::app::AppExit::from_code(1)
-        }
-    }
+pub fn run_headless(args: pass_shared::device::DeviceArgs) -> AppExit {
+    pass_shared::app::run_headless("kds", pass_shared::event::DeviceRole::KitchenScreen, args)
 }

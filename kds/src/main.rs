@@ -7,7 +7,7 @@ fn main() -> AppExit {
         return kds::run_headless(cli.device);
     }
     let config = cli.into_config();
-    if let Err(no_display) = kds::display::check_env() {
+    if let Err(no_display) = pass_shared::app::display::check_env() {
         eprintln!("kds: {no_display}");
         return AppExit::from_code(2);
     }

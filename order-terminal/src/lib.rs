@@ -6,9 +6,7 @@
 //! a window or GPU; [`screens`] is the thin Bevy adapter that draws them.
 
 mod cli;
-pub mod display;
 mod screens;
-mod screenshot;
 pub mod sign_in;
 pub mod touch;
 
@@ -55,27 +53,19 @@ impl Plugin for AppPlugin {
             EguiPlugin::default(),
         ));
         if let Some(path) = screenshot {
-            app.insert_resource(screenshot::ScreenshotRequest::new(path.clone()));
+            app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
+                path.clone(),
+            ));
         }
-        app.add_plugins((screens::plugin, screenshot::plugin));
+        app.add_plugins((screens::plugin, pass_shared::app::screenshot::plugin));
     }
 }
 
 /// Runs this device without a window until it is stopped; the exit code says how it ended.
-pub fn run_headless(args: pass_shared::device::DeviceArgs) -> bevy::app::AppExit {
-    pass_shared::device::init_logging();
-    let config = match args.into_config(pass_shared::event::DeviceRole::OrderTerminal) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("order-terminal: {e}");
-            return bevy::app::AppExit::from_code(2);
-        }
-    };
-    match pass_shared::device::run(config) {
-        Ok(()) => bevy::app::AppExit::Success,
-        Err(e) => {
-            eprintln!("order-terminal: {e:#}");
-            bevy::app::AppExit::from_code(1)
-        }
-    }
+pub fn run_headless(args: pass_shared::device::DeviceArgs) -> AppExit {
+    pass_shared::app::run_headless(
+        "order-terminal",
+        pass_shared::event::DeviceRole::OrderTerminal,
+        args,
+    )
 }

@@ -7,7 +7,7 @@ fn main() -> AppExit {
         return order_terminal::run_headless(cli.device);
     }
     let config = cli.into_config();
-    if let Err(no_display) = order_terminal::display::check_env() {
+    if let Err(no_display) = pass_shared::app::display::check_env() {
         eprintln!("order-terminal: {no_display}");
         return AppExit::from_code(2);
     }

@@ -1,6 +1,8 @@
 //! Pass's shared crate: the domain rules, the store journal and (in later modules) networking and
 //! payments. Both apps and the `pass` command line are thin shells around it.
 
+#[cfg(feature = "app")]
+pub mod app;
 pub mod clock;
 pub mod device;
 pub mod domain;

@@ -1,7 +1,23 @@
-//! Helpers for Pass's cross-process tests: find the built binaries, run them, read their output.
+//! Helpers for Pass's cross-process tests: find the built binaries, run them, read their output;
+//! start a real Mosquitto on a free loopback port ([`Mosquitto`]); start, drive, kill and restart
+//! real device processes ([`Device`]); wait for a condition with a generous limit
+//! ([`wait_until`]).
+//!
+//! Everything here listens on and connects to loopback only, and never the system broker on
+//! 1883. Tests wait for outcomes with [`PATIENCE`]; they never assert how long anything took.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
 
 /// The path of a workspace binary built beside this test (`pass`). `cargo test --workspace`
 /// (what `scripts/test.sh` runs) builds it fresh; run alone, `cargo test -p pass-tests` does not
@@ -35,4 +51,917 @@ pub fn pass(args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `pass journal verify --all-signatures` over `dbs` (read-only; the devices may be running).
+/// Returns success and the output.
+pub fn journal_verify(dbs: &[&Path]) -> (bool, String) {
+    let paths: Vec<String> = dbs.iter().map(|p| p.display().to_string()).collect();
+    let mut args = vec!["journal", "verify", "--all-signatures"];
+    args.extend(paths.iter().map(String::as_str));
+    pass(&args)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting
+
+/// How long a test waits for something that should happen: generous, because a loaded 2-core
+/// machine running several tests side by side is slow, and tests assert outcomes, not timings.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// How long a process gets to come up (a broker to listen, a device to answer its socket).
+pub const STARTUP: Duration = Duration::from_secs(60);
+
+/// Polls `cond` every 50 ms until it holds or `limit` has passed; says whether it held. `cond`
+/// is always tried at least once, and once more at the limit.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// The last `lines` lines of a text.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Kills (SIGKILL) and reaps a child, if it is still there.
+fn kill_child(child: &mut Child) {
+    // `Child::kill` sends SIGKILL on Unix; it fails only when the child was already reaped.
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Log files `<prefix>-<n>.log` in `dir`, one per start, concatenated in start order.
+fn read_logs(dir: &Path, prefix: &str, starts: u32) -> String {
+    let mut text = String::new();
+    for n in 1..=starts {
+        let path = dir.join(format!("{prefix}-{n}.log"));
+        if let Ok(bytes) = std::fs::read(&path) {
+            text.push_str(&format!("----- {} -----\n", path.display()));
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    text
+}
+
+fn open_log(dir: &Path, prefix: &str, n: u32) -> (PathBuf, File, File) {
+    let path = dir.join(format!("{prefix}-{n}.log"));
+    let out = File::create(&path).expect("create a log file");
+    let err = out.try_clone().expect("clone a log file handle");
+    (path, out, err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mosquitto
+
+/// The tests' Mosquitto configuration template (`broker-config/test.conf`).
+pub fn test_config_template() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../broker-config/test.conf")
+}
+
+/// The test configuration with `@PORT@` filled in. Refuses a template that would listen
+/// anywhere but loopback, or on anything but the one port given.
+pub fn render_test_config(template: &str, port: u16) -> String {
+    let listeners: Vec<&str> = template
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("listener"))
+        .collect();
+    assert_eq!(
+        listeners,
+        ["listener @PORT@ 127.0.0.1"],
+        "test.conf must have exactly one listener, on loopback, with the @PORT@ placeholder"
+    );
+    template.replace("@PORT@", &port.to_string())
+}
+
+/// A free loopback TCP port: bind 127.0.0.1:0, read the port, release it. Never 1883.
+pub fn free_loopback_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        drop(listener);
+        if port != 1883 {
+            return port;
+        }
+    }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+pub fn port_accepts(port: u16) -> bool {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()
+}
+
+/// The Mosquitto broker binary: `$PASS_MOSQUITTO`, else `/usr/sbin/mosquitto`, else
+/// `mosquitto` on the `PATH`.
+pub fn mosquitto_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("PASS_MOSQUITTO") {
+        return PathBuf::from(p);
+    }
+    let system = PathBuf::from("/usr/sbin/mosquitto");
+    if system.exists() {
+        system
+    } else {
+        PathBuf::from("mosquitto")
+    }
+}
+
+/// The `mosquitto_pub` client: `$PASS_MOSQUITTO_PUB`, else `mosquitto_pub` on the `PATH`.
+pub fn mosquitto_pub_binary() -> PathBuf {
+    std::env::var_os("PASS_MOSQUITTO_PUB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("mosquitto_pub"))
+}
+
+/// Why a broker start did not come up.
+enum StartFailure {
+    /// The process exited (its port was taken between choosing it and binding it, most likely).
+    Exited,
+    /// It never listened within [`STARTUP`].
+    TimedOut,
+}
+
+/// A Mosquitto 2.0 broker of the test's own, on a free loopback port, configured from
+/// `broker-config/test.conf` in a temporary directory (0755, the file 0644: started as root,
+/// Mosquitto drops to the `mosquitto` user). Its log goes to files beside the configuration and
+/// is printed when a test fails. Dropping it kills it.
+pub struct Mosquitto {
+    port: u16,
+    dir: TempDir,
+    config: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Mosquitto {
+    /// Starts a broker on a free loopback port and waits (bounded) until it accepts
+    /// connections. Panics, with the broker's log, if it cannot.
+    pub fn start() -> Mosquitto {
+        let dir = tempfile::Builder::new()
+            .prefix("pass-mosquitto-")
+            .tempdir()
+            .expect("create a temporary directory for the broker");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod 0755 the broker directory");
+        let template =
+            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
+        let config = dir.path().join("mosquitto.conf");
+        let mut broker = Mosquitto {
+            port: 0,
+            dir,
+            config,
+            child: None,
+            starts: 0,
+        };
+        // The port is free when chosen; another process may take it before Mosquitto binds it.
+        // Then Mosquitto exits at once, and another port is tried.
+        for _ in 0..10 {
+            broker.port = free_loopback_port();
+            std::fs::write(&broker.config, render_test_config(&template, broker.port))
+                .expect("write the broker configuration");
+            std::fs::set_permissions(&broker.config, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod 0644 the broker configuration");
+            match broker.spawn_and_wait() {
+                Ok(()) => return broker,
+                Err(StartFailure::Exited) => continue,
+                Err(StartFailure::TimedOut) => break,
+            }
+        }
+        panic!(
+            "mosquitto did not come up on a loopback port:\n{}",
+            broker.log()
+        );
+    }
+
+    /// The port it listens on (127.0.0.1 only).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mqtt://127.0.0.1:<port>`, what a device's `--broker` takes.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Whether the broker process is alive.
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Kills the broker with SIGKILL (no clean disconnects, no will messages sent by a broker
+    /// that shuts down politely, nothing kept: `persistence false`) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+    }
+
+    /// Starts the broker again on the same port (killing it first if it runs) and waits until
+    /// it accepts connections. The port may stay busy a moment (a client's socket, a previous
+    /// process), so this retries within [`STARTUP`].
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            match self.spawn_and_wait() {
+                Ok(()) => return,
+                Err(StartFailure::Exited) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(_) => panic!(
+                    "mosquitto did not come back on port {}:\n{}",
+                    self.port,
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    /// Everything the broker logged, every start in order.
+    pub fn log(&self) -> String {
+        read_logs(self.dir.path(), "mosquitto", self.starts)
+    }
+
+    /// Publishes `payload` (any bytes) on `topic` with `mosquitto_pub` at QoS 1, as an outside
+    /// client would. Returns whether `mosquitto_pub` succeeded and its output.
+    pub fn publish(&self, topic: &str, payload: &[u8]) -> (bool, String) {
+        let file = tempfile::NamedTempFile::new().expect("create a payload file");
+        std::fs::write(file.path(), payload).expect("write the payload file");
+        let out = Command::new(mosquitto_pub_binary())
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-q", "1", "-t", topic, "-f"])
+            .arg(file.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mosquitto_pub");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), StartFailure> {
+        self.starts += 1;
+        let (log_path, out, err) = open_log(self.dir.path(), "mosquitto", self.starts);
+        let child = Command::new(mosquitto_binary())
+            .arg("-c")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start mosquitto (is Mosquitto 2.0 installed? set PASS_MOSQUITTO)");
+        self.child = Some(child);
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let child = self.child.as_mut().expect("just spawned");
+            if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
+                return Err(StartFailure::Exited);
+            }
+            // "running" is logged once every listener is open; the connection proves it is ours
+            // and reachable.
+            let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if logged.contains(" running") && port_accepts(self.port) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(StartFailure::TimedOut);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "===== mosquitto on port {} (last lines) =====\n{}",
+                self.port,
+                tail(&self.log(), 40)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control socket
+
+/// A client of a device's control socket: one JSON object per line, a request then its
+/// response, one connection per request.
+#[derive(Debug, Clone)]
+pub struct ControlClient {
+    path: PathBuf,
+    timeout: Duration,
+}
+
+impl ControlClient {
+    pub fn new(path: impl Into<PathBuf>) -> ControlClient {
+        ControlClient {
+            path: path.into(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Sends `request` and returns the response as it came, `{"ok":false,…}` included. `Err`
+    /// when the socket cannot be reached or the answer is not one JSON object on a line.
+    pub fn request(&self, request: &Value) -> Result<Value, String> {
+        let mut stream = UnixStream::connect(&self.path)
+            .map_err(|e| format!("connect {}: {e}", self.path.display()))?;
+        stream
+            .set_read_timeout(Some(self.timeout))
+            .and_then(|()| stream.set_write_timeout(Some(self.timeout)))
+            .map_err(|e| format!("socket timeouts: {e}"))?;
+        let mut line = serde_json::to_string(request).map_err(|e| e.to_string())?;
+        line.push('\n');
+        stream
+            .write_all(line.as_bytes())
+            .and_then(|()| stream.flush())
+            .map_err(|e| format!("send {line:?}: {e}"))?;
+        let mut answer = String::new();
+        BufReader::new(stream)
+            .read_line(&mut answer)
+            .map_err(|e| format!("read the answer to {line:?}: {e}"))?;
+        if answer.is_empty() {
+            return Err(format!("no answer to {line:?}: the connection closed"));
+        }
+        let value: Value = serde_json::from_str(answer.trim_end())
+            .map_err(|e| format!("answer {answer:?} is not JSON: {e}"))?;
+        if value.is_object() {
+            Ok(value)
+        } else {
+            Err(format!("answer {answer:?} is not a JSON object"))
+        }
+    }
+}
+
+/// A response's `"ok"`: `Ok(response)` when true, `Err(error text)` otherwise.
+fn ok_or_error(response: Value) -> Result<Value, String> {
+    if response.get("ok") == Some(&Value::Bool(true)) {
+        Ok(response)
+    } else {
+        Err(response
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("not ok: {response}")))
+    }
+}
+
+/// The `heads` of a status response: origin → highest contiguous seq.
+pub fn heads_of(status: &Value) -> BTreeMap<String, u64> {
+    status
+        .get("heads")
+        .and_then(Value::as_object)
+        .map(|heads| {
+            heads
+                .iter()
+                .filter_map(|(origin, seq)| seq.as_u64().map(|s| (origin.clone(), s)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `peers` of a status response.
+pub fn peers_of(status: &Value) -> Vec<String> {
+    status
+        .get("peers")
+        .and_then(Value::as_array)
+        .map(|peers| {
+            peers
+                .iter()
+                .filter_map(|p| p.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+
+/// The store id every test device uses unless told otherwise (each test has its own broker).
+pub const TEST_STORE: &str = "test-store";
+
+/// What a device is, as `pass device run --role` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    KitchenScreen,
+    OrderTerminal,
+}
+
+impl Role {
+    pub fn arg(self) -> &'static str {
+        match self {
+            Role::KitchenScreen => "kitchen-screen",
+            Role::OrderTerminal => "order-terminal",
+        }
+    }
+}
+
+/// How to start a device: `pass device run --db … --store … --device … --role … --broker …
+/// --control … [--manual-clock …]`.
+#[derive(Debug, Clone)]
+pub struct DeviceSpec {
+    pub id: String,
+    pub role: Role,
+    pub store: String,
+    pub broker: String,
+    pub manual_clock_ms: Option<i64>,
+    /// Extra environment for the process (fault hooks, `PASS_LOG`).
+    pub env: Vec<(String, String)>,
+}
+
+impl DeviceSpec {
+    /// A device of [`TEST_STORE`] on `broker` (an `mqtt://127.0.0.1:PORT` url: loopback only).
+    pub fn new(id: &str, role: Role, broker: &str) -> DeviceSpec {
+        assert!(
+            broker.starts_with("mqtt://127.0.0.1:"),
+            "test devices talk to a loopback broker only, not {broker}"
+        );
+        DeviceSpec {
+            id: id.to_owned(),
+            role,
+            store: TEST_STORE.to_owned(),
+            broker: broker.to_owned(),
+            manual_clock_ms: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Runs the device on a manual clock starting at `start_ms`.
+    pub fn manual_clock(mut self, start_ms: i64) -> DeviceSpec {
+        self.manual_clock_ms = Some(start_ms);
+        self
+    }
+
+    pub fn store(mut self, store: &str) -> DeviceSpec {
+        self.store = store.to_owned();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> DeviceSpec {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A running device process (`pass device run`), with its own temporary directory holding its
+/// database (`pass.db`), its control socket and its logs. It can be killed and restarted on the
+/// same database; dropping it kills it (and prints its log when a test fails).
+pub struct Device {
+    spec: DeviceSpec,
+    dir: TempDir,
+    db: PathBuf,
+    control: ControlClient,
+    control_path: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+    origin: String,
+}
+
+impl Device {
+    /// Starts a device of [`TEST_STORE`] with the system clock on `broker`.
+    pub fn start(id: &str, role: Role, broker: &Mosquitto) -> Device {
+        Device::start_spec(DeviceSpec::new(id, role, &broker.url()))
+    }
+
+    /// Starts a device as `spec` says and waits (bounded) until its control socket answers a
+    /// status. Panics, with the device's log, if it exits or never answers.
+    pub fn start_spec(spec: DeviceSpec) -> Device {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pass-{}-", spec.id))
+            .tempdir()
+            .expect("create a temporary directory for the device");
+        let db = dir.path().join("pass.db");
+        let control_path = dir.path().join("control.sock");
+        // sun_path holds 108 bytes with its terminating NUL.
+        assert!(
+            control_path.as_os_str().len() < 100,
+            "control socket path too long for a Unix socket: {} (set TMPDIR shorter)",
+            control_path.display()
+        );
+        let mut device = Device {
+            spec,
+            dir,
+            db,
+            control: ControlClient::new(&control_path),
+            control_path,
+            child: None,
+            starts: 0,
+            origin: String::new(),
+        };
+        device.spawn_and_wait();
+        device
+    }
+
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    pub fn spec(&self) -> &DeviceSpec {
+        &self.spec
+    }
+
+    /// The device's database (open it read-only only: the device owns it).
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    pub fn control_path(&self) -> &Path {
+        &self.control_path
+    }
+
+    /// Its journal's own origin (16 hex), as its last start reported.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Whether the device process is alive.
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Sends one control request; the response as it came (`{"ok":false,…}` included).
+    pub fn request(&self, request: &Value) -> Result<Value, String> {
+        self.control.request(request)
+    }
+
+    /// `{"cmd":"status"}`; `Err` when the device does not answer or answers not ok.
+    pub fn try_status(&self) -> Result<Value, String> {
+        self.request(&json!({"cmd": "status"}))
+            .and_then(ok_or_error)
+    }
+
+    /// `{"cmd":"status"}`; panics, with the device's log, unless it answers ok.
+    pub fn status(&self) -> Value {
+        match self.try_status() {
+            Ok(status) => status,
+            Err(e) => panic!(
+                "{}: status failed: {e}\n{}",
+                self.id(),
+                tail(&self.log(), 40)
+            ),
+        }
+    }
+
+    /// The status's heads (origin → highest contiguous seq); empty when it does not answer.
+    pub fn heads(&self) -> BTreeMap<String, u64> {
+        self.try_status().map(|s| heads_of(&s)).unwrap_or_default()
+    }
+
+    /// Appends an event (`{"kind":…,"payload":{…}}`); its seq, or why not.
+    pub fn try_append(&self, event: &Value) -> Result<u64, String> {
+        let response = ok_or_error(self.request(&json!({"cmd": "append", "event": event}))?)?;
+        response
+            .get("seq")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("append answered without a seq: {response}"))
+    }
+
+    /// Appends an event; its seq. Panics, with the device's log, if refused.
+    pub fn append(&self, event: &Value) -> u64 {
+        match self.try_append(event) {
+            Ok(seq) => seq,
+            Err(e) => panic!(
+                "{}: append of {event} failed: {e}\n{}",
+                self.id(),
+                tail(&self.log(), 40)
+            ),
+        }
+    }
+
+    /// `{"cmd":"clock","set_ms":ms}` (manual clock only); the response as it came.
+    pub fn clock_set(&self, ms: i64) -> Result<Value, String> {
+        self.request(&json!({"cmd": "clock", "set_ms": ms}))
+    }
+
+    /// `{"cmd":"clock","advance_ms":ms}` (manual clock only); the response as it came.
+    pub fn clock_advance(&self, ms: i64) -> Result<Value, String> {
+        self.request(&json!({"cmd": "clock", "advance_ms": ms}))
+    }
+
+    /// Asks the device to stop (`{"cmd":"stop"}`) and waits for it to exit; kills it if it has
+    /// not within [`STARTUP`].
+    pub fn stop(&mut self) {
+        if !self.is_running() {
+            self.child = None;
+            return;
+        }
+        let _ = self.request(&json!({"cmd": "stop"}));
+        let exited = wait_until(STARTUP, || !self.is_running());
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+        assert!(
+            exited,
+            "{}: did not exit after stop; killed\n{}",
+            self.id(),
+            tail(&self.log(), 40)
+        );
+    }
+
+    /// Kills the device with SIGKILL (no goodbye, nothing flushed beyond what was committed)
+    /// and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+    }
+
+    /// Starts the device again on the same database and control socket (killing it first if it
+    /// runs) and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn_and_wait();
+    }
+
+    /// Everything the device logged, every start in order.
+    pub fn log(&self) -> String {
+        read_logs(self.dir.path(), "device", self.starts)
+    }
+
+    fn spawn_and_wait(&mut self) {
+        self.starts += 1;
+        let (_, out, err) = open_log(self.dir.path(), "device", self.starts);
+        let mut cmd = Command::new(bin("pass"));
+        cmd.args(["device", "run", "--db"])
+            .arg(&self.db)
+            .args(["--store", &self.spec.store])
+            .args(["--device", &self.spec.id])
+            .args(["--role", self.spec.role.arg()])
+            .args(["--broker", &self.spec.broker])
+            .arg("--control")
+            .arg(&self.control_path);
+        if let Some(ms) = self.spec.manual_clock_ms {
+            cmd.args(["--manual-clock", &ms.to_string()]);
+        }
+        if std::env::var_os("PASS_LOG").is_none() {
+            cmd.env("PASS_LOG", "info");
+        }
+        // Plain text logs, to be read in a failing test's output.
+        cmd.env("NO_COLOR", "1");
+        cmd.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start pass device run");
+        self.child = Some(child);
+        let deadline = Instant::now() + STARTUP;
+        let mut last_error;
+        loop {
+            if !self.is_running() {
+                self.child = None;
+                panic!(
+                    "{}: `pass device run` exited before its control socket answered\n{}",
+                    self.id(),
+                    tail(&self.log(), 40)
+                );
+            }
+            match self.try_status() {
+                Ok(status) => {
+                    self.origin = status
+                        .get("origin")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    return;
+                }
+                Err(e) => last_error = e,
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                panic!(
+                    "{}: control socket did not answer within {STARTUP:?}: {last_error}\n{}",
+                    self.id(),
+                    tail(&self.log(), 40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "===== device {} (last lines) =====\n{}",
+                self.spec.id,
+                tail(&self.log(), 60)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// A `check_opened` event in the journal's `kind`/`payload` form (a dine-in check at a table).
+pub fn check_opened(check: &str, number: &str) -> Value {
+    json!({
+        "kind": "check_opened",
+        "payload": {
+            "check": check,
+            "number": number,
+            "order_type": "dine_in",
+            "table": "T1",
+            "guests": 2,
+            "seats": 2,
+            "server": "maria",
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_config_listens_on_loopback_at_the_given_port_only() {
+        let template = std::fs::read_to_string(test_config_template()).expect("read");
+        let config = render_test_config(&template, 40123);
+        assert!(config.contains("\nlistener 40123 127.0.0.1\n"), "{config}");
+        assert!(!config.contains("@PORT@"));
+        for setting in [
+            "allow_anonymous true",
+            "persistence false",
+            "max_packet_size 524288",
+            "max_queued_messages 10000",
+            "log_dest stderr",
+        ] {
+            assert!(
+                config.lines().any(|l| l.trim() == setting),
+                "{setting} missing"
+            );
+        }
+        assert_eq!(
+            524_288,
+            pass_shared::net::protocol::v1::MAX_PACKET_BYTES,
+            "the broker's packet limit is the devices' one"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "exactly one listener")]
+    fn a_config_listening_beyond_loopback_is_refused() {
+        render_test_config("listener @PORT@ 0.0.0.0\n", 1);
+    }
+
+    #[test]
+    fn wait_until_says_whether_the_condition_came_true() {
+        let mut n = 0;
+        assert!(wait_until(Duration::from_secs(10), || {
+            n += 1;
+            n >= 3
+        }));
+        assert!(!wait_until(Duration::from_millis(120), || false));
+    }
+
+    #[test]
+    fn two_brokers_get_their_own_ports_and_never_1883() {
+        let a = Mosquitto::start();
+        let b = Mosquitto::start();
+        assert_ne!(a.port(), b.port());
+        for broker in [&a, &b] {
+            assert_ne!(broker.port(), 1883);
+            assert_eq!(broker.url(), format!("mqtt://127.0.0.1:{}", broker.port()));
+            assert!(port_accepts(broker.port()));
+        }
+    }
+
+    #[test]
+    fn mosquitto_is_killed_and_restarted_on_the_same_port() {
+        let mut broker = Mosquitto::start();
+        let port = broker.port();
+        assert!(broker.is_running());
+        let (ok, out) = broker.publish("pass/v1/test-store/probe", b"before");
+        assert!(ok, "{out}");
+
+        broker.kill();
+        assert!(!broker.is_running());
+        assert!(
+            wait_until(PATIENCE, || !port_accepts(port)),
+            "nothing listens once it is killed"
+        );
+        let (ok, _) = broker.publish("pass/v1/test-store/probe", b"while down");
+        assert!(!ok, "publishing to a killed broker fails");
+
+        broker.restart();
+        assert_eq!(broker.port(), port, "same port after a restart");
+        assert!(broker.is_running() && port_accepts(port));
+        let (ok, out) = broker.publish("pass/v1/test-store/probe", b"after");
+        assert!(ok, "{out}");
+        // Restarting a running broker works too.
+        broker.restart();
+        assert!(broker.is_running() && port_accepts(port));
+        let log = broker.log();
+        assert_eq!(log.matches(" running").count(), 3, "{log}");
+    }
+
+    #[test]
+    fn the_broker_refuses_a_packet_over_512_kib_and_relays_one_under_it() {
+        let broker = Mosquitto::start();
+        let limit = pass_shared::net::protocol::v1::MAX_PACKET_BYTES;
+        let (ok, out) = broker.publish("pass/v1/test-store/probe", &vec![b'a'; limit - 2048]);
+        assert!(ok, "{out}");
+        let (ok, _) = broker.publish("pass/v1/test-store/probe", &vec![b'a'; limit + 1]);
+        assert!(!ok, "over max_packet_size");
+        assert!(
+            wait_until(PATIENCE, || broker.log().contains("oversize packet")),
+            "{}",
+            broker.log()
+        );
+        assert!(port_accepts(broker.port()), "the broker keeps running");
+    }
+
+    #[test]
+    fn the_control_client_sends_a_line_and_reads_one_back() {
+        use std::os::unix::net::UnixListener;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("control.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let server = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                reader.read_line(&mut line).expect("read");
+                let request: Value = serde_json::from_str(&line).expect("json request");
+                let answer = match request["cmd"].as_str() {
+                    Some("status") => json!({
+                        "ok": true, "origin": "0011223344556677", "device": "grill",
+                        "heads": {"0011223344556677": 3, "8899aabbccddeeff": 7},
+                        "events": 10, "unconfirmed": 0, "cut_off_since": null,
+                        "peers": ["t1"], "connected": true
+                    }),
+                    Some("append") => json!({"ok": true, "seq": 4}),
+                    _ => json!({"ok": false, "error": "unknown command"}),
+                };
+                let mut stream = stream;
+                writeln!(stream, "{answer}").expect("write");
+                seen.push(request);
+            }
+            seen
+        });
+        let client = ControlClient::new(&path);
+        let status =
+            ok_or_error(client.request(&json!({"cmd": "status"})).expect("status")).expect("ok");
+        assert_eq!(
+            heads_of(&status),
+            BTreeMap::from([
+                ("0011223344556677".to_owned(), 3),
+                ("8899aabbccddeeff".to_owned(), 7)
+            ])
+        );
+        assert_eq!(peers_of(&status), ["t1"]);
+        let event = check_opened("c1", "A1");
+        let answer = client
+            .request(&json!({"cmd": "append", "event": event}))
+            .expect("append");
+        assert_eq!(answer["seq"], 4);
+        let refused = client.request(&json!({"cmd": "nope"})).expect("answer");
+        assert_eq!(ok_or_error(refused).expect_err("not ok"), "unknown command");
+        let seen = server.join().expect("server");
+        assert_eq!(seen[1]["event"]["kind"], "check_opened");
+        assert_eq!(seen[1]["event"]["payload"]["number"], "A1");
+        assert!(
+            ControlClient::new(dir.path().join("absent.sock"))
+                .request(&json!({"cmd": "status"}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "loopback broker only")]
+    fn a_device_never_talks_to_a_broker_beyond_loopback() {
+        DeviceSpec::new("grill", Role::KitchenScreen, "mqtt://192.168.1.10:1883");
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! Requests: `{"cmd":"status"}`, `{"cmd":"append","event":{"kind":…,"payload":…}}`,
 //! `{"cmd":"clock","set_ms":N}` / `{"cmd":"clock","advance_ms":N}` (controlled clock only),
-//! `{"cmd":"stop"}`. Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
+//! `{"cmd":"wait_for","origin":…,"seq":N,"timeout_ms":N}` (answers once the device holds that
+//! event), `{"cmd":"stop"}`. Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -84,6 +85,12 @@ enum Request {
         set_ms: Option<i64>,
         advance_ms: Option<i64>,
     },
+    /// Answers once this device holds `origin` up to `seq`, or after `timeout_ms`.
+    WaitFor {
+        origin: String,
+        seq: u64,
+        timeout_ms: u64,
+    },
     Stop,
 }
 
@@ -125,9 +132,46 @@ async fn handle(shared: &Arc<Shared>, line: &str) -> Value {
             use crate::clock::Clock;
             json!({"ok": true, "now_ms": clock.wall_ms()})
         }
+        Request::WaitFor {
+            origin,
+            seq,
+            timeout_ms,
+        } => wait_for(shared, &origin, seq, timeout_ms).await,
         Request::Stop => {
             let _ = shared.stop.send(true);
             json!({"ok": true})
+        }
+    }
+}
+
+/// Longest wait a request may ask for.
+const MAX_WAIT_MS: u64 = 600_000;
+
+async fn wait_for(shared: &Arc<Shared>, origin: &str, seq: u64, timeout_ms: u64) -> Value {
+    let origin: crate::journal::Origin = match origin.parse() {
+        Ok(o) => o,
+        Err(e) => return refuse(e),
+    };
+    let mut changes = shared.heads_version.subscribe();
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(timeout_ms.min(MAX_WAIT_MS));
+    loop {
+        // Marked seen before reading, so a change during the read wakes the next wait.
+        changes.borrow_and_update();
+        let journal = Arc::clone(&shared.journal);
+        let held = match tokio::task::spawn_blocking(move || journal.heads()).await {
+            Ok(Ok(heads)) => heads.get(&origin).map_or(0, |h| h.seq),
+            Ok(Err(e)) => return refuse(e),
+            Err(e) => return refuse(e),
+        };
+        if held >= seq {
+            return json!({"ok": true, "seq": held});
+        }
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            return json!({"ok": false, "error": "timed out", "seq": held});
         }
     }
 }

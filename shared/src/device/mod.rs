@@ -102,6 +102,8 @@ pub(crate) struct Shared {
     /// ids of a restarted device never repeat those of its previous run.
     pub base_ms: u64,
     pub local_changed: Notify,
+    /// Bumped whenever the journal's heads may have changed (for `wait_for`).
+    pub heads_version: watch::Sender<u64>,
     pub stop: watch::Sender<bool>,
     pub device: DeviceId,
 }
@@ -147,6 +149,7 @@ pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
         started,
         base_ms,
         local_changed: Notify::new(),
+        heads_version: watch::channel(0).0,
         stop,
         device: config.device.clone(),
     });
@@ -319,6 +322,7 @@ async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
             return Vec::new();
         }
     };
+    shared.heads_version.send_modify(|v| *v += 1);
     let journal = Arc::clone(&shared.journal);
     lock(&shared.replicator).on_local_heads(heads, shared.mono_ms(), &*journal)
 }

@@ -16,13 +16,13 @@ const CAPTURE_TIMEOUT_FRAMES: u32 = 600;
 
 /// Present when the app was asked for a screenshot; the plugin does nothing otherwise.
 #[derive(Resource, Debug)]
-pub(crate) struct ScreenshotRequest {
+pub struct ScreenshotRequest {
     path: PathBuf,
     requested_at_frame: Option<u32>,
 }
 
 impl ScreenshotRequest {
-    pub(crate) fn new(path: PathBuf) -> Self {
+    pub fn new(path: PathBuf) -> Self {
         Self {
             path,
             requested_at_frame: None,
@@ -30,7 +30,8 @@ impl ScreenshotRequest {
     }
 }
 
-pub(super) fn plugin(app: &mut App) {
+/// Adds the capture system; it acts only when a [`ScreenshotRequest`] resource is present.
+pub fn plugin(app: &mut App) {
     app.add_systems(
         Update,
         request_screenshot.run_if(resource_exists::<ScreenshotRequest>),

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Prints Pass's performance figures, each beside a baseline measured in the same run.
+# Benchmarks are measured here, never asserted in tests: machines are shared and noisy.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$PASS_ROOT"
+ensure_build_deps
+ensure_packages mosquitto mosquitto-clients
+
+say "journal append rate against raw rusqlite (cargo bench -p pass-shared --bench journal)"
+cargo bench --quiet -p pass-shared --bench journal
+if [ -f tests/benches/replication.rs ]; then
+    say "replication over a real Mosquitto (release devices)"
+    cargo build --quiet --release -p pass-shared --bin pass
+    cargo bench --quiet -p pass-tests --bench replication
+fi
