@@ -181,10 +181,9 @@ impl Envelope {
             kind,
             payload,
         };
-        let text =
-            serde_json::to_string(&out).map_err(|e| EnvelopeError::BadBody(e.to_string()))?;
-        let body =
-            RawValue::from_string(text).map_err(|e| EnvelopeError::BadBody(e.to_string()))?;
+        // Serialised straight into a raw value: written once, never parsed back.
+        let body = serde_json::value::to_raw_value(&out)
+            .map_err(|e| EnvelopeError::BadBody(e.to_string()))?;
         let hash = chain_hash(&prev, body.get().as_bytes());
         let sig = key.sign(&hash).to_bytes();
         Ok(Envelope {

@@ -1,7 +1,7 @@
 //! The store journal: an append-only, hash-chained, signed log of facts, one per device,
 //! replicated to every device.
 //!
-//! One thread (the writer) owns the database connection that writes. Callers hand it events to
+//! One writer owns the database connection that writes. Callers queue events to
 //! append or envelopes to apply; it drains everything queued, does it in one transaction,
 //! commits once (`synchronous=FULL`, WAL) and only then answers each caller (group commit). A
 //! caller told "committed" can rely on it surviving a power cut.
@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -29,6 +28,12 @@ pub use schema::{LATEST as SCHEMA_VERSION, MigrationError};
 
 use crate::clock::Clock;
 use crate::event::{DeviceRole, Event, NewEvent};
+
+/// How long a caller waits for its answer before it checks whether it should serve the queue
+/// itself (only when the caller serving it stopped after its rounds).
+const TAKE_OVER_AFTER: std::time::Duration = std::time::Duration::from_millis(2);
+/// Transactions one caller serves before it returns to its own work.
+const SERVE_ROUNDS: usize = 4;
 
 /// Most requests the writer takes into one transaction.
 pub const DEFAULT_MAX_BATCH: usize = 512;
@@ -200,17 +205,20 @@ pub(crate) enum Request {
         Vec<Vec<u8>>,
         mpsc::SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
     ),
-    PeerHead(Origin, u64),
-    Stop,
+    PeerHead(Origin, u64, mpsc::SyncSender<Result<(), JournalError>>),
 }
 
 /// A device's journal. Cheap to share behind an `Arc`; every method may be called from any thread.
 pub struct Journal {
     path: PathBuf,
     origin: Origin,
-    requests: mpsc::Sender<Request>,
+    /// Requests waiting for the writer.
+    queue: Mutex<Vec<Request>>,
+    /// Whoever holds the writer does everything queued (group commit without a thread hop when
+    /// nobody else is writing). `None` once closed.
+    writer: Mutex<Option<writer::Writer>>,
+    max_batch: usize,
     reader: Mutex<Connection>,
-    writer: Option<JoinHandle<()>>,
     stats: Arc<WriterStats>,
     /// Held for as long as the journal is open: one process owns a device's database.
     _lock: std::fs::File,
@@ -258,17 +266,13 @@ impl Journal {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let (requests, inbox) = mpsc::channel();
-        let writer = std::thread::Builder::new()
-            .name("journal-writer".into())
-            .spawn(move || state.run(inbox))
-            .map_err(|e| JournalError::Serialise(format!("cannot start the writer thread: {e}")))?;
         Ok(Journal {
             path,
             origin,
-            requests,
+            queue: Mutex::new(Vec::new()),
+            writer: Mutex::new(Some(state)),
+            max_batch: options.max_batch.max(1),
             reader: Mutex::new(reader),
-            writer: Some(writer),
             stats,
             _lock: lock,
         })
@@ -301,10 +305,7 @@ impl Journal {
             return Err(EnvelopeError::BadKind(new.kind).into());
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.requests
-            .send(Request::Append(new, reply))
-            .map_err(|_| JournalError::Closed)?;
-        answer.recv().map_err(|_| JournalError::Closed)?
+        self.submit(Request::Append(new, reply), answer)
     }
 
     /// Applies envelopes from peers or files (untrusted bytes). Idempotent.
@@ -318,18 +319,56 @@ impl Journal {
         envelopes: Vec<Vec<u8>>,
     ) -> Result<(ApplyReport, Vec<Applied>), JournalError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.requests
-            .send(Request::Apply(envelopes, reply))
-            .map_err(|_| JournalError::Closed)?;
-        answer.recv().map_err(|_| JournalError::Closed)?
+        self.submit(Request::Apply(envelopes, reply), answer)
     }
 
     /// Records that a peer holds `origin` up to `seq`. When that is this device's own origin and
     /// more than it holds, appends are refused until the missing events have been applied.
     pub fn note_peer_head(&self, origin: &Origin, seq: u64) -> Result<(), JournalError> {
-        self.requests
-            .send(Request::PeerHead(origin.clone(), seq))
-            .map_err(|_| JournalError::Closed)
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(Request::PeerHead(origin.clone(), seq, reply), answer)
+    }
+
+    /// Queues a request and waits for its answer. Whoever finds the writer free serves the
+    /// queue (its own request and everything queued behind it, one transaction per batch), so
+    /// a lone caller commits on its own thread and concurrent callers share commits. A caller
+    /// whose request is still queued when the serving caller has done its rounds takes over.
+    fn submit<T>(
+        &self,
+        request: Request,
+        answer: mpsc::Receiver<Result<T, JournalError>>,
+    ) -> Result<T, JournalError> {
+        lock(&self.queue).push(request);
+        loop {
+            self.serve()?;
+            match answer.recv_timeout(TAKE_OVER_AFTER) {
+                Ok(result) => return result,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(JournalError::Closed),
+            }
+        }
+    }
+
+    /// Serves the queue if nobody else is: at most [`SERVE_ROUNDS`] transactions.
+    fn serve(&self) -> Result<(), JournalError> {
+        let mut guard = match self.writer.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+        };
+        let writer = guard.as_mut().ok_or(JournalError::Closed)?;
+        for _ in 0..SERVE_ROUNDS {
+            let batch: Vec<Request> = {
+                let mut queue = lock(&self.queue);
+                let take = queue.len().min(self.max_batch);
+                queue.drain(..take).collect()
+            };
+            if batch.is_empty() {
+                break;
+            }
+            writer.process(batch);
+        }
+        Ok(())
     }
 
     /// Runs a read-only query on the device's database (journal and projections).
@@ -396,13 +435,8 @@ impl Drop for Journal {
         {
             *reader = placeholder;
         }
-        // The writer finishes what is queued before it stops.
-        let _ = self.requests.send(Request::Stop);
-        if let Some(handle) = self.writer.take()
-            && handle.join().is_err()
-        {
-            tracing::error!(path = %self.path.display(), "journal writer panicked");
-        }
+        // Every call has returned (the journal is being dropped), so nothing is queued.
+        drop(lock(&self.writer).take());
     }
 }
 
@@ -440,6 +474,12 @@ pub(crate) fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
 
 pub fn envelope_of((body, prev, hash, sig): StoredRow) -> Result<Envelope, EnvelopeError> {
     Envelope::from_parts(body, blob32(prev), blob32(hash), blob64(sig))
+}
+
+/// Locks a mutex; a panic while it was held leaves the state as it was between two whole calls
+/// (each batch is one transaction), so the poison is cleared.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn blob32(v: Vec<u8>) -> [u8; 32] {

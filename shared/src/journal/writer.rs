@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::SyncSender;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -47,7 +47,6 @@ struct Core {
 pub(crate) struct Writer {
     conn: Connection,
     core: Core,
-    max_batch: usize,
     stats: Arc<WriterStats>,
 }
 
@@ -61,6 +60,7 @@ pub struct WriterStats {
 }
 
 enum Pending {
+    Noted(SyncSender<Result<(), JournalError>>),
     Append(
         SyncSender<Result<Committed, JournalError>>,
         Result<Committed, JournalError>,
@@ -89,6 +89,9 @@ impl Pending {
                 let _ = reply.send(Err(same_error(e, text)));
             }
             Pending::Apply(reply, _) => {
+                let _ = reply.send(Err(same_error(e, text)));
+            }
+            Pending::Noted(reply) => {
                 let _ = reply.send(Err(same_error(e, text)));
             }
         }
@@ -187,7 +190,6 @@ impl Writer {
                 },
             },
             conn,
-            max_batch: options.max_batch.max(1),
             stats: Arc::new(WriterStats::default()),
         };
         if let Some(pages) = options.max_db_pages {
@@ -226,28 +228,10 @@ impl Writer {
         Arc::clone(&self.stats)
     }
 
-    /// Serves requests until told to stop or every handle is gone.
-    pub(crate) fn run(mut self, inbox: mpsc::Receiver<Request>) {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        loop {
-            let Ok(first) = inbox.recv() else { return };
-            batch.push(first);
-            while batch.len() < self.max_batch {
-                match inbox.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
-            if self.process(&mut batch) {
-                return;
-            }
-        }
-    }
-
-    /// Does one batch in one transaction; returns whether a stop was asked for.
-    fn process(&mut self, batch: &mut Vec<Request>) -> bool {
+    /// Does one batch in one transaction, commits once, then answers every caller.
+    pub(crate) fn process(&mut self, mut batch: Vec<Request>) {
+        let batch = &mut batch;
         let saved = self.core.st.clone();
-        let mut stop = false;
         let mut answers = Vec::with_capacity(batch.len());
         let tx = match self
             .conn
@@ -260,7 +244,7 @@ impl Writer {
                 for req in batch.drain(..) {
                     reply_err(req, &text, &e);
                 }
-                return false;
+                return;
             }
         };
         let mut aborted: Option<JournalError> = None;
@@ -271,15 +255,23 @@ impl Writer {
             }
             match req {
                 Request::Append(new, reply) => {
-                    let result = savepoint(&tx, |db| self.core.append_in(db, new));
+                    // Without projectors an append is one INSERT, atomic on its own; with them it
+                    // writes several rows, which a savepoint keeps together.
+                    let result = if self.core.projectors.is_empty() {
+                        self.core.append_in(&tx, new)
+                    } else {
+                        savepoint(&tx, |db| self.core.append_in(db, new))
+                    };
                     answers.push(Pending::Append(reply, result));
                 }
                 Request::Apply(envelopes, reply) => {
                     let result = savepoint(&tx, |db| self.core.apply_all(db, envelopes));
                     answers.push(Pending::Apply(reply, result));
                 }
-                Request::PeerHead(origin, seq) => self.core.note_peer_head(&origin, seq),
-                Request::Stop => stop = true,
+                Request::PeerHead(origin, seq, reply) => {
+                    self.core.note_peer_head(&origin, seq);
+                    answers.push(Pending::Noted(reply));
+                }
             }
             // SQLite rolls the whole transaction back by itself on some errors (a full disk):
             // then nothing of this batch is written, and every caller must hear so.
@@ -297,7 +289,7 @@ impl Writer {
             for answer in answers {
                 answer.fail(&e, &text);
             }
-            return stop;
+            return;
         }
         let commit = tx.commit();
         if let Err(e) = commit {
@@ -308,7 +300,7 @@ impl Writer {
             for answer in answers {
                 answer.fail(&e, &text);
             }
-            return stop;
+            return;
         }
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
         let appended = answers
@@ -327,9 +319,11 @@ impl Writer {
                 Pending::Apply(reply, result) => {
                     let _ = reply.send(result);
                 }
+                Pending::Noted(reply) => {
+                    let _ = reply.send(Ok(()));
+                }
             }
         }
-        stop
     }
 }
 
@@ -372,7 +366,9 @@ fn reply_err(req: Request, text: &str, e: &JournalError) {
         Request::Apply(_, reply) => {
             let _ = reply.send(Err(same_error(e, text)));
         }
-        Request::PeerHead(..) | Request::Stop => {}
+        Request::PeerHead(_, _, reply) => {
+            let _ = reply.send(Err(same_error(e, text)));
+        }
     }
 }
 
