@@ -583,6 +583,11 @@ impl Device {
         &self.spec
     }
 
+    /// The spec the next [`Device::restart`] starts from (e.g. to drop a fault hook's variable).
+    pub fn spec_mut(&mut self) -> &mut DeviceSpec {
+        &mut self.spec
+    }
+
     /// The device's database (open it read-only only: the device owns it).
     pub fn db(&self) -> &Path {
         &self.db

@@ -271,11 +271,107 @@ fn a_device_killed_mid_burst_and_restarted_catches_up() {
     wait_converged(&[&t1, &grill], &expected);
     wait_all_confirmed(&[&t1, &grill]);
     assert_verified(&[&t1, &grill]);
+    // What it missed while down was published before it came back (clean sessions keep nothing
+    // for it at the broker): it came back through the pull path.
+    let status = grill.status();
+    let by_pull = status["received_by_pull"]
+        .as_u64()
+        .expect("received_by_pull");
+    assert!(by_pull > 0, "nothing came back by pull: {status}");
+    assert!(
+        status["received_live"].as_u64().is_some(),
+        "received_live: {status}"
+    );
 
     // Killed again while nothing happens, it comes back and stays converged.
     grill.restart();
     wait_converged(&[&t1, &grill], &expected);
     assert_verified(&[&t1, &grill]);
+}
+
+#[test]
+fn a_terminal_aborted_between_commit_and_publish_sends_that_event_after_restart() {
+    const ABORT_AT: u64 = 5;
+    let broker = Mosquitto::start();
+    let mut t1 = Device::start_spec(
+        DeviceSpec::new("t1", Role::OrderTerminal, &broker.url())
+            .env("PASS_FAULT", &format!("abort-after-commit:{ABORT_AT}")),
+    );
+    let grill = Device::start("grill", Role::KitchenScreen, &broker);
+    let expo = Device::start("expo", Role::KitchenScreen, &broker);
+    assert!(wait_until(PATIENCE, || all_see_each_other(&[
+        &t1, &grill, &expo
+    ])));
+    let t1_origin = t1.origin().to_owned();
+
+    // The first appends are answered and published live.
+    let before = appended(&t1, 1, ABORT_AT - 1);
+    let screens = [&grill, &expo];
+    assert!(
+        wait_until(PATIENCE, || screens
+            .iter()
+            .all(|d| d.heads().get(&t1_origin) == Some(&before))),
+        "the screens never got t1's first events"
+    );
+
+    // The next one is committed, and the process dies before answering or publishing it.
+    let refused = t1.try_append(&check_opened("t1-c-aborted", "A99"));
+    assert!(
+        refused.is_err(),
+        "the aborting append got an answer: {refused:?}"
+    );
+    assert!(wait_until(PATIENCE, || !t1.is_running()), "t1 did not die");
+    assert!(
+        t1.log().contains("PASS_FAULT: aborting after append"),
+        "the abort is logged: {}",
+        t1.log()
+    );
+    for d in screens {
+        assert_eq!(
+            d.heads().get(&t1_origin),
+            Some(&before),
+            "{}: nothing after the aborted commit was published",
+            d.id()
+        );
+    }
+
+    // Restarted without the hook, its journal holds the event, and it reaches everyone once.
+    t1.spec_mut().env.retain(|(key, _)| key != "PASS_FAULT");
+    t1.restart();
+    assert_eq!(t1.origin(), t1_origin);
+    let aborted = before + 1;
+    assert_eq!(
+        t1.heads().get(&t1_origin),
+        Some(&aborted),
+        "the event was committed before the abort"
+    );
+    let all = [&t1, &grill, &expo];
+    let expected = own_heads(&all);
+    assert_eq!(expected[&t1_origin], aborted);
+    wait_converged(&all, &expected);
+    wait_all_confirmed(&all);
+    assert_verified(&all);
+    for d in screens {
+        let status = d.status();
+        assert!(
+            status["received_by_pull"].as_u64() > Some(0),
+            "{}: the event never published live came by pull: {status}",
+            d.id()
+        );
+    }
+
+    // New events flow as before, and everything is still there once.
+    let last = appended(&t1, ABORT_AT + 1, 5);
+    let expected = own_heads(&all);
+    assert_eq!(expected[&t1_origin], last);
+    wait_converged(&all, &expected);
+    assert_verified(&all);
+    let (_, shown) = pass(&["journal", "show", &grill.db().display().to_string()]);
+    assert_eq!(
+        shown.matches("t1-c-aborted").count(),
+        1,
+        "the aborted event is in the grill's journal once: {shown}"
+    );
 }
 
 #[test]

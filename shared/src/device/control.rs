@@ -5,10 +5,26 @@
 //! `{"cmd":"clock","set_ms":N}` / `{"cmd":"clock","advance_ms":N}` (controlled clock only),
 //! `{"cmd":"wait_for","origin":…,"seq":N,"timeout_ms":N}` (answers once the device holds that
 //! event), `{"cmd":"stop"}`. Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
+//!
+//! The status answer counts the peers' envelopes this run has accepted into the journal by the
+//! path they came: `received_live` (published live on `ev/…`) and `received_by_pull` (answers
+//! to this device's pulls on `sync/…`); an envelope held for a gap counts once released, on the
+//! path of the message that released it.
+//!
+//! ## Fault hook (tests only)
+//!
+//! `PASS_FAULT=abort-after-commit:N` in the device's environment makes the process abort
+//! (`std::process::abort()`, no clean-up, no answer) right after its `N`th local append of this
+//! run is committed and before replication hears of it, so that event is committed but never
+//! published live: the cross-process tests use it to show it still reaches every peer (by pull)
+//! after a restart. The variable is read once at start-up ([`Fault::from_env`]); an unknown value
+//! stops the device from starting. Nothing received over the control socket or the network can
+//! arm, change or trigger it. A store never sets it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +33,43 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::{Shared, lock};
 use crate::event::Event;
+
+/// The environment variable of the test-only fault hook (see the module documentation).
+pub(crate) const FAULT_VAR: &str = "PASS_FAULT";
+
+/// A fault a test injects through [`FAULT_VAR`]; test-only, read once at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// Abort right after the `n`th (from 1) local append of this run is committed, before
+    /// replication is told of it.
+    AbortAfterCommit(u64),
+}
+
+impl Fault {
+    /// The fault [`FAULT_VAR`] asks for: `None` when it is unset or empty, an error when it is
+    /// set to anything but a known fault.
+    pub(crate) fn from_env() -> anyhow::Result<Option<Fault>> {
+        match std::env::var(FAULT_VAR) {
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(e) => anyhow::bail!("{FAULT_VAR}: {e}"),
+            Ok(text) => Fault::parse(&text).map_err(|e| anyhow::anyhow!("{FAULT_VAR}: {e}")),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Option<Fault>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let n = text
+            .strip_prefix("abort-after-commit:")
+            .ok_or_else(|| format!("`{text}`: the known fault is abort-after-commit:N"))?;
+        match n.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(Fault::AbortAfterCommit(n))),
+            _ => Err(format!("`{text}`: N is a whole number from 1")),
+        }
+    }
+}
 
 /// Longest request line accepted.
 const MAX_REQUEST_BYTES: usize = 512 * 1024;
@@ -113,6 +166,14 @@ async fn handle(shared: &Arc<Shared>, line: &str) -> Value {
             let journal = Arc::clone(&shared.journal);
             match tokio::task::spawn_blocking(move || journal.append(&event)).await {
                 Ok(Ok(committed)) => {
+                    let n = shared.appends.fetch_add(1, Ordering::SeqCst) + 1;
+                    if shared.fault == Some(Fault::AbortAfterCommit(n)) {
+                        tracing::error!(
+                            seq = committed.seq,
+                            "{FAULT_VAR}: aborting after append {n} was committed, before replication hears of it"
+                        );
+                        std::process::abort();
+                    }
                     shared.local_changed.notify_one();
                     json!({"ok": true, "seq": committed.seq})
                 }
@@ -219,5 +280,32 @@ async fn status(shared: &Arc<Shared>) -> Value {
         "connected": *lock(&shared.connected),
         "set_aside": set_aside,
         "forks": forks,
+        "received_live": shared.received_live.load(Ordering::Relaxed),
+        "received_by_pull": shared.received_by_pull.load(Ordering::Relaxed),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fault;
+
+    #[test]
+    fn the_fault_hook_reads_only_what_it_knows() {
+        assert_eq!(Fault::parse(""), Ok(None));
+        assert_eq!(Fault::parse("  "), Ok(None));
+        assert_eq!(
+            Fault::parse("abort-after-commit:3"),
+            Ok(Some(Fault::AbortAfterCommit(3)))
+        );
+        for bad in [
+            "abort-after-commit:0",
+            "abort-after-commit:",
+            "abort-after-commit:-1",
+            "abort-after-commit:x",
+            "abort",
+            "crash:3",
+        ] {
+            assert!(Fault::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

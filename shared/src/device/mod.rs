@@ -22,6 +22,7 @@ mod control;
 pub use args::DeviceArgs;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::event::DeviceRole;
 use crate::journal::{Journal, JournalOptions};
-use crate::net::protocol::v1::{self, DeviceId, StoreId};
+use crate::net::protocol::v1::{self, DeviceId, StoreId, Topic};
 use crate::net::replication::{Action, Identity, Qos, Replicator, Tuning};
 use crate::projection::StoreProjections;
 
@@ -106,6 +107,15 @@ pub(crate) struct Shared {
     pub heads_version: watch::Sender<u64>,
     pub stop: watch::Sender<bool>,
     pub device: DeviceId,
+    pub store: StoreId,
+    /// The test-only fault hook, read from the environment once at start-up.
+    pub fault: Option<control::Fault>,
+    /// Local appends committed by this run (for the fault hook).
+    pub appends: AtomicU64,
+    /// Peers' envelopes accepted into the journal from live `ev/…` messages, this run.
+    pub received_live: AtomicU64,
+    /// Peers' envelopes accepted into the journal from pull answers (`sync/…`), this run.
+    pub received_by_pull: AtomicU64,
 }
 
 impl Shared {
@@ -118,6 +128,10 @@ impl Shared {
 
 /// Runs a device until it is told to stop (control socket `stop`, Ctrl-C or SIGTERM).
 pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
+    let fault = control::Fault::from_env()?;
+    if let Some(fault) = fault {
+        tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
+    }
     let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
         Some(ms) => {
             let c = ManualClock::starting_at(ms);
@@ -152,6 +166,11 @@ pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
         heads_version: watch::channel(0).0,
         stop,
         device: config.device.clone(),
+        store: config.store.clone(),
+        fault,
+        appends: AtomicU64::new(0),
+        received_live: AtomicU64::new(0),
+        received_by_pull: AtomicU64::new(0),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -281,6 +300,25 @@ fn mqtt(
     Ok(client)
 }
 
+/// The path by which a message brought peers' envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Published live on `ev/<origin>`.
+    Live,
+    /// An answer to this device's pull, on `sync/<requester>/<responder>`.
+    Pull,
+}
+
+impl Arrival {
+    fn of(store: &StoreId, topic: &str) -> Option<Arrival> {
+        match Topic::parse(store, topic) {
+            Ok(Topic::Events { .. }) => Some(Arrival::Live),
+            Ok(Topic::Sync { .. }) => Some(Arrival::Pull),
+            _ => None,
+        }
+    }
+}
+
 /// The replication task: feeds the replicator and carries out its actions.
 async fn replicate(
     shared: Arc<Shared>,
@@ -291,21 +329,26 @@ async fn replicate(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let actions = tokio::select! {
+        let (arrival, actions) = tokio::select! {
             _ = stop.changed() => return,
-            _ = tick.tick() => lock(&shared.replicator).tick(shared.mono_ms()),
-            _ = shared.local_changed.notified() => local_heads_changed(&shared).await,
+            _ = tick.tick() => (None, lock(&shared.replicator).tick(shared.mono_ms())),
+            _ = shared.local_changed.notified() => (None, local_heads_changed(&shared).await),
             input = inputs.recv() => match input {
                 None => return,
-                Some(Input::Connected) => lock(&shared.replicator).on_connected(shared.mono_ms()),
+                Some(Input::Connected) => {
+                    (None, lock(&shared.replicator).on_connected(shared.mono_ms()))
+                }
                 Some(Input::Message { topic, payload, retained }) => {
                     let journal = Arc::clone(&shared.journal);
                     let now = shared.mono_ms();
-                    lock(&shared.replicator).on_message(&topic, &payload, retained, now, &*journal)
+                    let arrival = Arrival::of(&shared.store, &topic);
+                    let actions = lock(&shared.replicator)
+                        .on_message(&topic, &payload, retained, now, &*journal);
+                    (arrival, actions)
                 }
             },
         };
-        carry_out(&shared, &client, actions).await;
+        carry_out(&shared, &client, arrival, actions).await;
     }
 }
 
@@ -327,9 +370,18 @@ async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
     lock(&shared.replicator).on_local_heads(heads, shared.mono_ms(), &*journal)
 }
 
-async fn carry_out(shared: &Arc<Shared>, client: &AsyncClient, actions: Vec<Action>) {
-    let mut queue = std::collections::VecDeque::from(actions);
-    while let Some(action) = queue.pop_front() {
+/// Carries out `actions` in order. `arrival` is the path of the message that produced them, so
+/// that the envelopes its `Apply` brings in are counted by path (actions that follow from the
+/// journal's new heads count nowhere).
+async fn carry_out(
+    shared: &Arc<Shared>,
+    client: &AsyncClient,
+    arrival: Option<Arrival>,
+    actions: Vec<Action>,
+) {
+    let mut queue: std::collections::VecDeque<(Option<Arrival>, Action)> =
+        actions.into_iter().map(|a| (arrival, a)).collect();
+    while let Some((arrival, action)) = queue.pop_front() {
         match action {
             Action::Publish(out) => {
                 // A full request queue while the broker is away must not stall replication:
@@ -342,13 +394,30 @@ async fn carry_out(shared: &Arc<Shared>, client: &AsyncClient, actions: Vec<Acti
             Action::Apply(batch) => {
                 let journal = Arc::clone(&shared.journal);
                 match tokio::task::spawn_blocking(move || journal.apply(batch)).await {
-                    Ok(Ok(report)) => tracing::debug!(?report, "applied"),
+                    Ok(Ok(report)) => {
+                        tracing::debug!(?report, ?arrival, "applied");
+                        let counter = match arrival {
+                            Some(Arrival::Live) => Some(&shared.received_live),
+                            Some(Arrival::Pull) => Some(&shared.received_by_pull),
+                            None => None,
+                        };
+                        if let Some(counter) = counter {
+                            let n = u64::try_from(report.accepted + report.released)
+                                .unwrap_or(u64::MAX);
+                            counter.fetch_add(n, Ordering::Relaxed);
+                        }
+                    }
                     Ok(Err(e)) => {
                         tracing::error!(error = %e, "applying events failed; they will be offered again")
                     }
                     Err(e) => tracing::error!(error = %e, "apply task stopped"),
                 }
-                queue.extend(local_heads_changed(shared).await);
+                queue.extend(
+                    local_heads_changed(shared)
+                        .await
+                        .into_iter()
+                        .map(|a| (None, a)),
+                );
             }
             Action::NotePeerHead { origin, seq } => {
                 if let Err(e) = shared.journal.note_peer_head(&origin, seq) {
