@@ -500,28 +500,27 @@ fn blob64(v: Vec<u8>) -> [u8; 64] {
 
 pub(crate) fn read_heads(c: &Connection) -> rusqlite::Result<BTreeMap<Origin, Head>> {
     // Events enter only once their predecessor is held, so the highest seq is contiguous.
-    let mut stmt = c.prepare_cached(
-        "SELECT e.origin, e.seq, e.hash FROM events e
-         JOIN (SELECT origin, MAX(seq) AS top FROM events GROUP BY origin) m
-           ON e.origin = m.origin AND e.seq = m.top
-         ORDER BY e.origin, e.id",
+    // Origin by origin through the (origin, seq, hash) index: a few index probes per origin,
+    // never a scan of the journal (this runs after every apply).
+    let mut next_origin = c.prepare_cached("SELECT MIN(origin) FROM events WHERE origin > ?1")?;
+    let mut top = c.prepare_cached(
+        "SELECT seq, hash FROM events WHERE origin = ?1 ORDER BY seq DESC, id ASC LIMIT 1",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-        ))
-    })?;
     let mut heads = BTreeMap::new();
-    for row in rows {
-        let (origin, seq, hash) = row?;
-        if let Ok(origin) = origin.parse::<Origin>() {
-            heads.entry(origin).or_insert(Head {
-                seq: u64::try_from(seq).unwrap_or(0),
-                hash: blob32(hash),
-            });
+    let mut after = String::new();
+    while let Some(origin) = next_origin.query_row([&after], |r| r.get::<_, Option<String>>(0))? {
+        let (seq, hash): (i64, Vec<u8>) =
+            top.query_row([&origin], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if let Ok(parsed) = origin.parse::<Origin>() {
+            heads.insert(
+                parsed,
+                Head {
+                    seq: u64::try_from(seq).unwrap_or(0),
+                    hash: blob32(hash),
+                },
+            );
         }
+        after = origin;
     }
     Ok(heads)
 }
