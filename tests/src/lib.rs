@@ -1,7 +1,7 @@
 //! Helpers for Pass's cross-process tests: find the built binaries, run them, read their output;
 //! start a real Mosquitto on a free loopback port ([`Mosquitto`]); start, drive, kill and restart
-//! real device processes ([`Device`]); wait for a condition with a generous limit
-//! ([`wait_until`]).
+//! real device processes ([`Device`]); cut one device's connection to the broker through a
+//! loopback relay ([`Relay`]); wait for a condition with a generous limit ([`wait_until`]).
 //!
 //! Everything here listens on and connects to loopback only, and never the system broker on
 //! 1883. Tests wait for outcomes with [`PATIENCE`]; they never assert how long anything took.
@@ -786,6 +786,166 @@ impl Drop for Device {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A relay that can cut a connection
+
+/// A loopback TCP relay in front of a broker: it accepts on 127.0.0.1:`port()` (a free port)
+/// and copies bytes both ways between each client and 127.0.0.1:`target` (the broker's port,
+/// which stays the same across [`Mosquitto::restart`]). A device started with `--broker
+/// <relay.url()>` reaches the broker only through it, so a test can cut that one device off.
+///
+/// [`Relay::block`] stands for a pulled cable at the device's end, made deterministic: every
+/// current connection is shut down (both sockets, both directions), and while blocked a new
+/// connection is accepted and closed at once, without a byte forwarded. [`Relay::unblock`] lets
+/// new connections through again (the device's own reconnect brings it back). When the broker
+/// is down, a relayed connection is closed the same way, as a refused direct one would be.
+/// Dropping the relay stops it and closes every connection.
+pub struct Relay {
+    port: u16,
+    shared: std::sync::Arc<RelayShared>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct RelayShared {
+    /// Blocked (or stopped) flag and the sockets of the connections now relayed (client and
+    /// broker side), under one lock so that no connection slips in while a block runs.
+    state: std::sync::Mutex<RelayState>,
+    stopped: std::sync::atomic::AtomicBool,
+    accepted: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct RelayState {
+    blocked: bool,
+    open: Vec<TcpStream>,
+}
+
+impl RelayShared {
+    fn close_all(state: &mut RelayState) {
+        for stream in state.open.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Relay {
+    /// Starts relaying 127.0.0.1:<a free port> to 127.0.0.1:`target`.
+    pub fn start(target: u16) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener, so the relay can stop");
+        let shared = std::sync::Arc::new(RelayShared::default());
+        let accept_shared = shared.clone();
+        let accept = std::thread::spawn(move || {
+            let shared = accept_shared;
+            while !shared.stopped.load(Ordering::SeqCst) {
+                let client = match listener.accept() {
+                    Ok((client, _)) => client,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                shared.accepted.fetch_add(1, Ordering::SeqCst);
+                let _ = client.set_nonblocking(false);
+                let _ = client.set_nodelay(true);
+                if shared.state.lock().expect("relay lock").blocked {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, target));
+                let Ok(server) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                };
+                let _ = server.set_nodelay(true);
+                let clones = (
+                    client.try_clone(),
+                    server.try_clone(),
+                    server.try_clone(),
+                    client.try_clone(),
+                );
+                let (Ok(c_read), Ok(s_write), Ok(s_read), Ok(c_write)) = clones else {
+                    continue;
+                };
+                {
+                    let mut state = shared.state.lock().expect("relay lock");
+                    if state.blocked {
+                        // A block came between the check above and now.
+                        let _ = client.shutdown(std::net::Shutdown::Both);
+                        let _ = server.shutdown(std::net::Shutdown::Both);
+                        continue;
+                    }
+                    state.open.push(client);
+                    state.open.push(server);
+                }
+                std::thread::spawn(move || pipe(c_read, s_write));
+                std::thread::spawn(move || pipe(s_read, c_write));
+            }
+        });
+        Relay {
+            port,
+            shared,
+            accept: Some(accept),
+        }
+    }
+
+    /// The port it accepts on (127.0.0.1 only).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mqtt://127.0.0.1:<port>`, what a device's `--broker` takes to go through the relay.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Cuts every relayed connection and refuses (accepts and closes) new ones until
+    /// [`Relay::unblock`].
+    pub fn block(&self) {
+        let mut state = self.shared.state.lock().expect("relay lock");
+        state.blocked = true;
+        RelayShared::close_all(&mut state);
+    }
+
+    /// Relays new connections again.
+    pub fn unblock(&self) {
+        self.shared.state.lock().expect("relay lock").blocked = false;
+    }
+
+    /// How many connections it has accepted so far, refused ones included.
+    pub fn accepted(&self) -> u64 {
+        self.shared
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Copies `from` into `to` until either side closes or fails, then shuts both down (so the
+/// other direction ends too).
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let _ = std::io::copy(&mut from, &mut to);
+    let _ = from.shutdown(std::net::Shutdown::Both);
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shared
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.block();
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Events
 
 /// A `check_opened` event in the journal's `kind`/`payload` form (a dine-in check at a table).
@@ -962,6 +1122,51 @@ mod tests {
                 .request(&json!({"cmd": "status"}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_relay_forwards_both_ways_cuts_when_blocked_and_forwards_again_when_unblocked() {
+        use std::io::Read;
+        // An echo server stands in for the broker.
+        let echo = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind echo");
+        let echo_port = echo.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in echo.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = stream.try_clone().expect("clone");
+                    let mut writer = stream;
+                    let _ = std::io::copy(&mut reader, &mut writer);
+                });
+            }
+        });
+        let relay = Relay::start(echo_port);
+        assert_ne!(relay.port(), echo_port);
+        assert_eq!(relay.url(), format!("mqtt://127.0.0.1:{}", relay.port()));
+        let round_trip = |stream: &mut TcpStream, bytes: &[u8]| -> bool {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let mut back = vec![0; bytes.len()];
+            stream.write_all(bytes).is_ok() && stream.read_exact(&mut back).is_ok() && back == bytes
+        };
+        let mut a = TcpStream::connect((Ipv4Addr::LOCALHOST, relay.port())).expect("connect");
+        assert!(round_trip(&mut a, b"hello"));
+
+        relay.block();
+        // The open connection is closed: a read sees the end (or an error), never an echo.
+        let mut buf = [0u8; 8];
+        let _ = a.write_all(b"lost");
+        a.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        assert!(matches!(a.read(&mut buf), Ok(0) | Err(_)));
+        // A new one is accepted and closed without a byte through.
+        let mut b = TcpStream::connect((Ipv4Addr::LOCALHOST, relay.port())).expect("connect");
+        assert!(!round_trip(&mut b, b"blocked"));
+
+        relay.unblock();
+        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, relay.port())).expect("connect");
+        assert!(round_trip(&mut c, b"again"));
+        assert_eq!(relay.accepted(), 3);
     }
 
     #[test]

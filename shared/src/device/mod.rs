@@ -263,12 +263,18 @@ fn mqtt(
                     backoff = Duration::from_millis(200);
                     *lock(&shared.connected) = true;
                     tracing::info!("connected to the broker");
+                    // Subscribing goes through rumqttc's request queue, which only this task
+                    // drains (by polling): after an outage the queue may be full of publishes, so
+                    // subscribe from another task and keep polling here.
                     let topics = lock(&shared.replicator).subscriptions();
-                    for topic in topics {
-                        if let Err(e) = subscriber.subscribe(topic, QoS::AtLeastOnce).await {
-                            tracing::warn!(error = %e, "subscribe failed");
+                    let client = subscriber.clone();
+                    tokio::spawn(async move {
+                        for topic in topics {
+                            if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
+                                tracing::warn!(error = %e, "subscribe failed");
+                            }
                         }
-                    }
+                    });
                     if inputs.send(Input::Connected).await.is_err() {
                         return;
                     }
@@ -279,8 +285,15 @@ fn mqtt(
                         payload: p.payload.to_vec(),
                         retained: p.retain,
                     };
-                    if inputs.send(input).await.is_err() {
-                        return;
+                    // Never wait here: a task that stops polling stops answering the broker's
+                    // keepalive and is disconnected. A message dropped while replication is
+                    // busy comes back through `have` and a pull.
+                    match inputs.try_send(input) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::debug!("replication busy: incoming message left for a pull");
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => return,
                     }
                 }
                 Ok(_) => {}

@@ -1,0 +1,626 @@
+//! The dinner rush across real processes: a real Mosquitto on a loopback port of the test's own,
+//! two order terminals and three kitchen screens (grill, fry, bar), each its own `pass device
+//! run` process with its own database. Real orders from the sample menu; the broker killed with
+//! SIGKILL mid-burst; a screen cut off behind a blocked connection. Tests wait for outcomes with
+//! a generous limit and never assert timings (they print them).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use pass_shared::domain::check::{Course, LineId, NewLine, Seat};
+use pass_shared::domain::menu::{ItemId, Menu, ModifierId};
+use pass_shared::event::{Event, LineRecord};
+use pass_shared::projection::fold::{line_record, ticket_id};
+use pass_tests::{
+    Device, DeviceSpec, Mosquitto, PATIENCE, Relay, Role, check_opened, heads_of, journal_verify,
+    peers_of, wait_until,
+};
+use serde_json::{Value, json};
+
+const MENU: &str = include_str!("../../assets/menu.toml");
+
+/// The screens of these tests, one per station.
+const STATIONS: [&str; 3] = ["grill", "fry", "bar"];
+
+/// Items sold in the rush: each routes to grill, fry or bar only (some to two of them), and
+/// together they reach all three. The test checks both against the menu.
+const ITEMS: [&str; 8] = [
+    "classic_burger",
+    "fries",
+    "draught_lager",
+    "grilled_asparagus",
+    "crispy_calamari",
+    "margarita",
+    "steak_frites",
+    "onion_rings",
+];
+
+fn menu() -> Menu {
+    Menu::from_toml_str(MENU).expect("the sample menu loads")
+}
+
+/// A line of `item` with the first choice of every forced modifier group, priced on `menu`.
+fn sell(menu: &Menu, item: &str, line: &str, seat: u32, course: u8) -> LineRecord {
+    let id = ItemId::new(item);
+    let found = menu.item(&id).expect("item on the sample menu");
+    let mods: Vec<ModifierId> = found
+        .modifier_groups()
+        .iter()
+        .filter_map(|g| menu.modifier_group(g))
+        .filter(|g| g.is_forced())
+        .filter_map(|g| g.modifiers().first().cloned())
+        .collect();
+    let priced = menu.price_line(&id, &mods, 1).expect("priced");
+    line_record(&NewLine {
+        id: LineId::new(line),
+        priced,
+        seat: Some(Seat(seat)),
+        course: Course(course),
+        notes: String::new(),
+    })
+}
+
+/// One order: its check, the three events a terminal appends for it (open, add lines, send
+/// them all as send 1) and the tickets it must produce: ticket id → station and the lines on it.
+struct Order {
+    events: [Value; 3],
+    tickets: BTreeMap<String, (String, BTreeSet<String>)>,
+}
+
+/// The order-number letter of a terminal of these tests (`t1` → A, `t2` → B).
+fn letter(terminal: &str) -> char {
+    match terminal {
+        "t1" => 'A',
+        "t2" => 'B',
+        other => panic!("no letter for {other}"),
+    }
+}
+
+/// Order `n` of terminal `terminal`: 1–3 lines chosen deterministically from [`ITEMS`], drinks
+/// and starters in course 1, the rest in course 1 or 2.
+fn order(menu: &Menu, terminal: &str, n: u64) -> Order {
+    let check = format!("{terminal}-o{n}");
+    let count = 1 + (n % 3) as usize;
+    let lines: Vec<LineRecord> = (0..count)
+        .map(|k| {
+            let item = ITEMS[(n as usize * 5 + k * 3 + terminal.len()) % ITEMS.len()];
+            let course = 1 + ((n as usize + k) % 2) as u8;
+            sell(
+                menu,
+                item,
+                &format!("{check}-l{k}"),
+                1 + (k as u32 % 2),
+                course,
+            )
+        })
+        .collect();
+    let mut tickets: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for line in &lines {
+        for station in &line.stations {
+            let id = ticket_id(&check, 1, &station.as_str().into(), Course(line.course));
+            tickets
+                .entry(id.to_string())
+                .or_insert_with(|| (station.clone(), BTreeSet::new()))
+                .1
+                .insert(line.line.clone());
+        }
+    }
+    let sent: Vec<String> = lines.iter().map(|l| l.line.clone()).collect();
+    let added = Event::LinesAdded {
+        check: check.clone(),
+        lines,
+    };
+    let send = Event::ItemsSent {
+        check: check.clone(),
+        send: 1,
+        lines: sent,
+    };
+    Order {
+        events: [
+            check_opened(&check, &format!("{}{n}", letter(terminal))),
+            serde_json::to_value(&added).expect("lines_added as JSON"),
+            serde_json::to_value(&send).expect("items_sent as JSON"),
+        ],
+        tickets,
+    }
+}
+
+/// Appends `orders` on `device`, counting each order fully appended in `done`. After its `n`th
+/// order the burst waits at each gate `(n, flag)` until the flag is up, so a fault lands at a
+/// known point of the burst while the other terminal's appends go on.
+fn rush(device: &Device, orders: &[Order], done: &AtomicU64, gates: &[(u64, &AtomicBool)]) {
+    let mut last = 0;
+    for (n, order) in orders.iter().enumerate() {
+        for event in &order.events {
+            let seq = device.append(event);
+            assert!(seq > last, "seqs grow: {seq} after {last}");
+            last = seq;
+        }
+        done.fetch_add(1, Ordering::SeqCst);
+        for (at, flag) in gates {
+            if *at == n as u64 + 1 {
+                assert!(
+                    wait_until(PATIENCE, || flag.load(Ordering::SeqCst)),
+                    "{}: the rush waited in vain at order {at}",
+                    device.id()
+                );
+            }
+        }
+    }
+}
+
+/// Every device answers, each sees every other as a present peer.
+fn all_see_each_other(devices: &[&Device]) -> bool {
+    devices.iter().all(|d| match d.try_status() {
+        Ok(status) => {
+            let peers = peers_of(&status);
+            devices
+                .iter()
+                .filter(|o| o.id() != d.id())
+                .all(|o| peers.iter().any(|p| p == o.id()))
+        }
+        Err(_) => false,
+    })
+}
+
+/// Every device answers with the same heads, which include `expected` (origin → seq) exactly,
+/// and each holds as many events as its heads add up to (nothing twice, nothing held apart).
+fn converged(devices: &[&Device], expected: &BTreeMap<String, u64>) -> Result<(), String> {
+    let mut first: Option<BTreeMap<String, u64>> = None;
+    for d in devices {
+        let status = d.try_status()?;
+        let heads = heads_of(&status);
+        for (origin, seq) in expected {
+            if heads.get(origin) != Some(seq) {
+                return Err(format!(
+                    "{} has {origin} at {:?}, expected {seq}: {status}",
+                    d.id(),
+                    heads.get(origin)
+                ));
+            }
+        }
+        let total: u64 = heads.values().sum();
+        if status["events"].as_u64() != Some(total) {
+            return Err(format!(
+                "{} holds {} events, its heads add up to {total}: {status}",
+                d.id(),
+                status["events"]
+            ));
+        }
+        match &first {
+            None => first = Some(heads),
+            Some(h) if *h == heads => {}
+            Some(h) => return Err(format!("{} has heads {heads:?}, another {h:?}", d.id())),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the devices converge on `expected`; panics with the last difference.
+fn wait_converged(devices: &[&Device], expected: &BTreeMap<String, u64>) {
+    let mut last = String::new();
+    let ok = wait_until(PATIENCE, || match converged(devices, expected) {
+        Ok(()) => true,
+        Err(e) => {
+            last = e;
+            false
+        }
+    });
+    assert!(ok, "the devices did not converge: {last}");
+}
+
+/// Each device's own origin at its current own head.
+fn own_heads(devices: &[&Device]) -> BTreeMap<String, u64> {
+    devices
+        .iter()
+        .map(|d| {
+            let seq = d.heads()[d.origin()];
+            (d.origin().to_owned(), seq)
+        })
+        .collect()
+}
+
+/// `pass journal verify` over every device's database passes, with no copy lagging and the
+/// same number of events in each.
+fn assert_verified(devices: &[&Device]) {
+    let dbs: Vec<&Path> = devices.iter().map(|d| d.db()).collect();
+    let (ok, text) = journal_verify(&dbs);
+    assert!(ok, "{text}");
+    assert!(text.contains("OK: every chain intact"), "{text}");
+    assert!(!text.contains("LAG"), "{text}");
+    let counts: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once(", own origin").map(|(c, _)| c))
+        .collect();
+    assert_eq!(counts.len(), devices.len(), "{text}");
+    assert!(
+        counts.iter().all(|c| *c == counts[0]),
+        "every copy holds the same: {text}"
+    );
+}
+
+/// The tickets `station` shows on `screen`, read from its database (read-only, WAL, while it
+/// runs): ticket id → the lines on it. Every row is listed, so a ticket twice would show as a
+/// shorter map than rows (checked by the caller through `rows`).
+fn tickets_on(screen: &Device, station: &str) -> Result<(usize, TicketSet), String> {
+    let db = pass_shared::journal::open_read_only(screen.db()).map_err(|e| e.to_string())?;
+    let mut stmt = db
+        .prepare("SELECT ticket_id, items FROM proj_tickets WHERE station = ?1")
+        .map_err(|e| e.to_string())?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([station], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| e.to_string())?;
+    let mut set = TicketSet::new();
+    for (id, items) in &rows {
+        let items: Value = serde_json::from_str(items).map_err(|e| e.to_string())?;
+        let lines: Vec<String> = items
+            .as_array()
+            .ok_or("items is not an array")?
+            .iter()
+            .filter_map(|i| i["line"].as_str().map(str::to_owned))
+            .collect();
+        let unique: BTreeSet<String> = lines.iter().cloned().collect();
+        if unique.len() != lines.len() {
+            return Err(format!(
+                "{station}: ticket {id} lists a line twice: {items}"
+            ));
+        }
+        set.insert(id.clone(), unique);
+    }
+    Ok((rows.len(), set))
+}
+
+/// The first few conflict rows of a device's projections (what a refused transition left).
+fn conflicts(device: &Device) -> Vec<String> {
+    let Ok(db) = pass_shared::journal::open_read_only(device.db()) else {
+        return Vec::new();
+    };
+    db.prepare("SELECT subject, reason FROM proj_conflicts LIMIT 5")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| {
+                Ok(format!(
+                    "{}: {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })?
+            .collect()
+        })
+        .unwrap_or_default()
+}
+
+type TicketSet = BTreeMap<String, BTreeSet<String>>;
+
+/// What each station must show: ticket id → lines, from every order.
+fn expected_by_station(orders: &[&[Order]]) -> BTreeMap<String, TicketSet> {
+    let mut by_station: BTreeMap<String, TicketSet> = STATIONS
+        .iter()
+        .map(|s| ((*s).to_owned(), TicketSet::new()))
+        .collect();
+    for order in orders.iter().flat_map(|o| o.iter()) {
+        for (id, (station, lines)) in &order.tickets {
+            let previous = by_station
+                .get_mut(station)
+                .unwrap_or_else(|| panic!("{id} routes to {station}, no screen of this test"))
+                .insert(id.clone(), lines.clone());
+            assert!(previous.is_none(), "ticket ids are unique: {id}");
+        }
+    }
+    by_station
+}
+
+/// Whether every screen shows, for its own station, exactly `expected`: no ticket missing, none
+/// extra, none twice, each with exactly its lines. Err says the first difference.
+fn screens_show(screens: &[&Device], expected: &BTreeMap<String, TicketSet>) -> Result<(), String> {
+    for screen in screens {
+        let station = screen.id();
+        let want = &expected[station];
+        let (rows, got) = tickets_on(screen, station)?;
+        if rows != got.len() {
+            return Err(format!("{station}: {rows} rows for {} tickets", got.len()));
+        }
+        if got != *want {
+            let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+            let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+            let differ: Vec<&String> = want
+                .iter()
+                .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+                .map(|(k, _)| k)
+                .collect();
+            return Err(format!(
+                "{station}: {} of {} tickets; missing {} (first {:?}), extra {} (first {:?}), \
+                 different lines {} (first {:?})",
+                got.len(),
+                want.len(),
+                missing.len(),
+                missing.first(),
+                extra.len(),
+                extra.first(),
+                differ.len(),
+                differ.first()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn wait_screens_show(screens: &[&Device], expected: &BTreeMap<String, TicketSet>) {
+    let mut last = String::new();
+    let ok = wait_until(PATIENCE, || match screens_show(screens, expected) {
+        Ok(()) => true,
+        Err(e) => {
+            last = e;
+            false
+        }
+    });
+    let conflicts: Vec<Vec<String>> = screens.iter().map(|s| conflicts(s)).collect();
+    assert!(
+        ok,
+        "the screens do not show their tickets: {last}; conflicts {conflicts:?}"
+    );
+}
+
+#[test]
+fn two_thousand_orders_reach_their_screens_exactly_once_through_a_broker_killed_mid_burst() {
+    let started = Instant::now();
+    const PER_TERMINAL: u64 = 1_000;
+    let menu = menu();
+    // The items route only to this test's screens, and reach each of them.
+    let mut reached = BTreeSet::new();
+    for item in ITEMS {
+        let line = sell(&menu, item, "probe", 1, 1);
+        for station in &line.stations {
+            assert!(STATIONS.contains(&station.as_str()), "{item} → {station}");
+            reached.insert(station.clone());
+        }
+    }
+    assert_eq!(reached.len(), STATIONS.len(), "{reached:?}");
+
+    let orders1: Vec<Order> = (1..=PER_TERMINAL).map(|n| order(&menu, "t1", n)).collect();
+    let orders2: Vec<Order> = (1..=PER_TERMINAL).map(|n| order(&menu, "t2", n)).collect();
+    let expected = expected_by_station(&[&orders1, &orders2]);
+    for (station, tickets) in &expected {
+        assert!(
+            tickets.len() > 100,
+            "{station} gets work: {}",
+            tickets.len()
+        );
+    }
+
+    let mut broker = Mosquitto::start();
+    let t1 = Device::start("t1", Role::OrderTerminal, &broker);
+    let t2 = Device::start("t2", Role::OrderTerminal, &broker);
+    let screens: Vec<Device> = STATIONS
+        .iter()
+        .map(|s| Device::start(s, Role::KitchenScreen, &broker))
+        .collect();
+    let screen_refs: Vec<&Device> = screens.iter().collect();
+    let mut all = vec![&t1, &t2];
+    all.extend(screen_refs.iter().copied());
+    assert!(wait_until(PATIENCE, || all_see_each_other(&all)));
+
+    // Both terminals send 1,000 orders each (3 events an order). The broker is SIGKILLed once
+    // 250 orders are in, while the appends go on (each terminal waits after its 200th until the
+    // kill has happened), and restarted once 1,000 are, again mid-burst (each waits after its
+    // 600th until it is back): some 750 orders are committed while the broker is down.
+    let burst_started = Instant::now();
+    let done = AtomicU64::new(0);
+    let killed = AtomicBool::new(false);
+    let restarted = AtomicBool::new(false);
+    let gates = [(200, &killed), (600, &restarted)];
+    std::thread::scope(|s| {
+        let a = s.spawn(|| rush(&t1, &orders1, &done, &gates));
+        let b = s.spawn(|| rush(&t2, &orders2, &done, &gates));
+        let reached = |n: u64| wait_until(PATIENCE, || done.load(Ordering::SeqCst) >= n);
+        assert!(reached(250), "orders stalled before the kill");
+        broker.kill();
+        killed.store(true, Ordering::SeqCst);
+        assert!(
+            reached(1_000),
+            "orders must go on while the broker is down (a commit is local)"
+        );
+        broker.restart();
+        restarted.store(true, Ordering::SeqCst);
+        a.join().expect("t1 rush");
+        b.join().expect("t2 rush");
+    });
+    assert_eq!(done.load(Ordering::SeqCst), 2 * PER_TERMINAL);
+    let burst = burst_started.elapsed();
+    println!("dinner rush: 2,000 orders (6,000 events) appended in {burst:.1?}");
+
+    // Every device holds every event once, and each terminal's events are exactly its orders.
+    let heads = own_heads(&all);
+    wait_converged(&all, &heads);
+    let converged_after = burst_started.elapsed();
+    wait_screens_show(&screen_refs, &expected);
+    // Nothing more arrives later: the heads stay, and so do the tickets.
+    assert_eq!(own_heads(&all), heads, "no device wrote anything more");
+    converged(&all, &heads).expect("still converged");
+    screens_show(&screen_refs, &expected).expect("still exactly the expected tickets");
+    // The screens' projections are store-wide: each one holds every station's tickets.
+    for screen in &screens {
+        for station in STATIONS {
+            let (rows, got) = tickets_on(screen, station).expect("read tickets");
+            assert_eq!(rows, expected[station].len(), "{} / {station}", screen.id());
+            assert_eq!(got, expected[station], "{} / {station}", screen.id());
+        }
+    }
+    for d in &all {
+        assert_eq!(
+            conflicts(d),
+            Vec::<String>::new(),
+            "{}: nothing refused",
+            d.id()
+        );
+    }
+    assert_verified(&all);
+    let counts: Vec<String> = STATIONS
+        .iter()
+        .map(|s| format!("{s} {}", expected[*s].len()))
+        .collect();
+    println!(
+        "dinner rush: all five converged {converged_after:.1?} after the burst began; tickets \
+         {}; whole test {:.1?}",
+        counts.join(", "),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_screen_behind_a_blocked_connection_keeps_working_reports_itself_cut_off_and_rejoins() {
+    let started = Instant::now();
+    let broker = Mosquitto::start();
+    let relay = Relay::start(broker.port());
+    let t1 = Device::start("t1", Role::OrderTerminal, &broker);
+    let fry = Device::start("fry", Role::KitchenScreen, &broker);
+    let grill = Device::start_spec(DeviceSpec::new("grill", Role::KitchenScreen, &relay.url()));
+    let all = [&t1, &fry, &grill];
+    assert!(wait_until(PATIENCE, || all_see_each_other(&all)));
+    assert!(relay.accepted() > 0, "the grill goes through the relay");
+    assert!(
+        wait_until(PATIENCE, || grill.status()["cut_off_since"].is_null()),
+        "{}",
+        grill.status()
+    );
+    let menu = menu();
+    let mut orders: Vec<Order> = Vec::new();
+    let send = |device: &Device, orders: &mut Vec<Order>, n: u64| {
+        let o = order(&menu, device.id(), n);
+        for event in &o.events {
+            device.append(event);
+        }
+        orders.push(o);
+    };
+    for n in 1..=10 {
+        send(&t1, &mut orders, n);
+    }
+    wait_converged(&all, &own_heads(&all));
+
+    // The cable is pulled: the grill's connection is cut and new ones are refused.
+    relay.block();
+    let blocked_at = Instant::now();
+    let mut last = Value::Null;
+    let cut_off = wait_until(PATIENCE, || {
+        last = grill.status();
+        last["cut_off_since"].is_number()
+    });
+    let detected = blocked_at.elapsed();
+    assert!(cut_off, "never reported cut off: {last}");
+    assert!(
+        peers_of(&last).is_empty(),
+        "cut off means no peer heard: {last}"
+    );
+    // The others still hear each other.
+    let others = [&t1, &fry];
+    assert!(wait_until(PATIENCE, || all_see_each_other(&others)));
+    assert!(fry.status()["cut_off_since"].is_null());
+
+    // Cut off, the grill keeps working: its own appends commit (a manager 86es an item on it,
+    // then brings it back), and the terminal keeps sending orders the others see.
+    let grill_origin = grill.origin().to_owned();
+    let grill_before = grill.heads()[&grill_origin];
+    let eighty_six = json!({
+        "kind": "item_eighty_sixed",
+        "payload": {"item": "ribeye", "reason": "out of ribeye (while cut off)"}
+    });
+    let restored = json!({"kind": "item_restored", "payload": {"item": "ribeye"}});
+    let a = grill.append(&eighty_six);
+    let b = grill.append(&restored);
+    assert_eq!((a, b), (grill_before + 1, grill_before + 2));
+    for n in 11..=20 {
+        send(&t1, &mut orders, n);
+    }
+    let t1_head = t1.heads()[t1.origin()];
+    assert!(
+        wait_until(PATIENCE, || fry.heads().get(t1.origin()) == Some(&t1_head)),
+        "fry keeps up with t1 while the grill is cut off"
+    );
+    let status = grill.status();
+    assert!(status["cut_off_since"].is_number(), "{status}");
+    assert!(
+        heads_of(&status).get(t1.origin()) < Some(&t1_head),
+        "the grill has not heard t1's new orders: {status}"
+    );
+    for d in others {
+        assert_eq!(
+            d.heads().get(&grill_origin),
+            Some(&grill_before),
+            "{}: nothing the grill wrote while cut off got out",
+            d.id()
+        );
+    }
+
+    // Plugged back in: it rejoins and everything converges.
+    relay.unblock();
+    let mut last = Value::Null;
+    let back = wait_until(PATIENCE, || {
+        last = grill.status();
+        last["cut_off_since"].is_null() && peers_of(&last).len() == 2
+    });
+    assert!(back, "still cut off after the unblock: {last}");
+    let expected = own_heads(&all);
+    assert_eq!(expected[&grill_origin], b);
+    assert_eq!(expected[t1.origin()], t1_head);
+    wait_converged(&all, &expected);
+    assert_verified(&all);
+    // What the grill wrote while cut off is in every journal exactly once.
+    for d in all {
+        let (ok, shown) = pass_tests::pass(&["journal", "show", &d.db().display().to_string()]);
+        assert!(ok, "{shown}");
+        assert_eq!(
+            shown.matches("out of ribeye (while cut off)").count(),
+            1,
+            "{}: the 86 is there once",
+            d.id()
+        );
+        let restores = shown
+            .lines()
+            .filter(|l| l.contains("\"item_restored\""))
+            .count();
+        assert_eq!(restores, 1, "{}: the restore is there once", d.id());
+    }
+    // And every screen shows its tickets from all 20 orders, once.
+    let expected_tickets = expected_by_station(&[&orders]);
+    let screens = [&fry, &grill];
+    let mut last = String::new();
+    let ok = wait_until(PATIENCE, || {
+        screens
+            .iter()
+            .all(|screen| match tickets_on(screen, screen.id()) {
+                Ok((rows, got)) if rows == got.len() && got == expected_tickets[screen.id()] => {
+                    true
+                }
+                Ok((rows, got)) => {
+                    last = format!(
+                        "{}: {rows} rows, {} tickets; conflicts: {:?}",
+                        screen.id(),
+                        got.len(),
+                        conflicts(screen)
+                    );
+                    false
+                }
+                Err(e) => {
+                    last = e;
+                    false
+                }
+            })
+    });
+    assert!(ok, "{last}");
+    for d in all {
+        assert_eq!(
+            conflicts(d),
+            Vec::<String>::new(),
+            "{}: nothing refused",
+            d.id()
+        );
+    }
+    println!(
+        "cut off: the grill reported itself cut off {detected:.1?} after the block; whole test \
+         {:.1?}",
+        started.elapsed()
+    );
+}
