@@ -549,11 +549,32 @@ impl Device {
     /// Starts a device as `spec` says and waits (bounded) until its control socket answers a
     /// status. Panics, with the device's log, if it exits or never answers.
     pub fn start_spec(spec: DeviceSpec) -> Device {
+        Device::start_seeded(spec, None)
+    }
+
+    /// Starts a device as `spec` says on a copy of another device's stopped database `seed`
+    /// (`pass.db` and its `-wal`/`-shm` files where present): same journal, same origin and
+    /// signing key. Tests use it to make a second journal of one origin, i.e. a fork.
+    pub fn start_spec_from_copy(spec: DeviceSpec, seed: &Path) -> Device {
+        Device::start_seeded(spec, Some(seed))
+    }
+
+    fn start_seeded(spec: DeviceSpec, seed: Option<&Path>) -> Device {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pass-{}-", spec.id))
             .tempdir()
             .expect("create a temporary directory for the device");
         let db = dir.path().join("pass.db");
+        if let Some(seed) = seed {
+            std::fs::copy(seed, &db).expect("copy the seed database");
+            for suffix in ["-wal", "-shm"] {
+                let from = PathBuf::from(format!("{}{suffix}", seed.display()));
+                if from.exists() {
+                    let to = PathBuf::from(format!("{}{suffix}", db.display()));
+                    std::fs::copy(&from, &to).expect("copy the seed database's side file");
+                }
+            }
+        }
         let control_path = dir.path().join("control.sock");
         // sun_path holds 108 bytes with its terminating NUL.
         assert!(
