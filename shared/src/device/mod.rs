@@ -26,7 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event as MqttEvent, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event as MqttEvent, LastWill, MqttOptions, NetworkOptions, Packet, QoS,
+};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::{Clock, ManualClock, SystemClock};
@@ -253,6 +255,11 @@ fn mqtt(
         will.retain,
     ));
     let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    // Small packets (events, acks, heartbeats) go out at once: Nagle's algorithm would hold
+    // them back up to a delayed-ACK timeout (tens of milliseconds) on every send.
+    let mut network = NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let subscriber = client.clone();
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
