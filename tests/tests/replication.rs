@@ -585,3 +585,46 @@ fn a_device_on_a_manual_clock_stamps_events_with_it_and_others_refuse_clock_comm
     wait_converged(&[&t1, &grill], &expected);
     assert!(grill.status()["cut_off_since"].is_null());
 }
+
+#[test]
+fn a_device_gone_for_good_is_waited_for_until_a_manager_retires_it() {
+    let broker = Mosquitto::start();
+    let t1 = Device::start("t1", Role::OrderTerminal, &broker);
+    let grill = Device::start("grill", Role::KitchenScreen, &broker);
+    let mut fry = Device::start("fry", Role::KitchenScreen, &broker);
+    assert!(wait_until(PATIENCE, || all_see_each_other(&[
+        &t1, &grill, &fry
+    ])));
+    let fry_origin = fry.origin().to_owned();
+    fry.kill();
+    appended(&t1, 1, 5);
+    let unconfirmed = |d: &Device| d.status()["unconfirmed"].as_u64().unwrap_or(u64::MAX);
+    // The grill confirms; the dead fry screen never will: t1 keeps counting those events.
+    assert!(
+        wait_until(PATIENCE, || t1.heads().get(grill.origin()).is_some()
+            && grill.heads().get(t1.origin()).copied()
+                == t1.heads().get(t1.origin()).copied()),
+        "the grill catches up"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(
+        unconfirmed(&t1) >= 5,
+        "events the fry screen has not confirmed: {}",
+        t1.status()
+    );
+    let retire = serde_json::json!({
+        "kind": "device_retired",
+        "payload": {"origin": fry_origin, "reason": "screen replaced"}
+    });
+    t1.append(&retire);
+    assert!(
+        wait_until(PATIENCE, || unconfirmed(&t1) == 0),
+        "once the fry screen is retired nobody waits for it: {}",
+        t1.status()
+    );
+    assert!(
+        wait_until(PATIENCE, || unconfirmed(&grill) == 0),
+        "the grill stops waiting too: {}",
+        grill.status()
+    );
+}

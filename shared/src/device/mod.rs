@@ -374,8 +374,16 @@ async fn replicate(
 
 async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
     let journal = Arc::clone(&shared.journal);
-    let heads = match tokio::task::spawn_blocking(move || journal.heads()).await {
-        Ok(Ok(h)) => h,
+    let read = tokio::task::spawn_blocking(move || {
+        let heads = journal.heads()?;
+        let retired = journal.read(crate::projection::retired_devices)?;
+        Ok::<_, crate::journal::JournalError>((heads, retired))
+    });
+    let heads = match read.await {
+        Ok(Ok((h, retired))) => {
+            lock(&shared.replicator).set_retired(retired);
+            h
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "cannot read the journal's heads");
             return Vec::new();

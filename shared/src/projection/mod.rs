@@ -499,6 +499,14 @@ impl Projector for StoreProjections {
                 let value = serde_json::json!({"name": name, "role": role, "pin_hash": pin_hash, "active": true});
                 write_register(db, &format!("staff:{staff}"), &key, &value.to_string())?;
             }
+            Event::DeviceRetired(retired) => {
+                write_register(
+                    db,
+                    &format!("retired:{}", retired.origin),
+                    &key,
+                    &retired.reason,
+                )?;
+            }
             Event::StaffRetired { staff } => {
                 if let Some(old) = register(db, &format!("staff:{staff}"))? {
                     let mut value: serde_json::Value =
@@ -734,6 +742,22 @@ pub fn staff(db: &Connection) -> rusqlite::Result<Vec<crate::domain::staff::Staf
                 person.with_active(v.get("active").and_then(|a| a.as_bool()).unwrap_or(false)),
             ),
             Err(e) => tracing::warn!(staff = id, error = %e, "staff record left out"),
+        }
+    }
+    Ok(out)
+}
+
+/// Origins of devices a manager retired (gone for good: nobody waits for them).
+pub fn retired_devices(
+    db: &Connection,
+) -> rusqlite::Result<std::collections::BTreeSet<crate::journal::Origin>> {
+    let mut stmt =
+        db.prepare_cached("SELECT key FROM proj_registers WHERE key LIKE 'retired:%'")?;
+    let keys = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = std::collections::BTreeSet::new();
+    for key in keys {
+        if let Ok(origin) = key?.trim_start_matches("retired:").parse() {
+            out.insert(origin);
         }
     }
     Ok(out)
