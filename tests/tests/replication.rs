@@ -601,7 +601,7 @@ fn a_device_gone_for_good_is_waited_for_until_a_manager_retires_it() {
     let unconfirmed = |d: &Device| d.status()["unconfirmed"].as_u64().unwrap_or(u64::MAX);
     // The grill confirms; the dead fry screen never will: t1 keeps counting those events.
     assert!(
-        wait_until(PATIENCE, || t1.heads().get(grill.origin()).is_some()
+        wait_until(PATIENCE, || t1.heads().contains_key(grill.origin())
             && grill.heads().get(t1.origin()).copied()
                 == t1.heads().get(t1.origin()).copied()),
         "the grill catches up"
