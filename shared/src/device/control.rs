@@ -278,6 +278,7 @@ async fn status(shared: &Arc<Shared>) -> Value {
         "cut_off_since": cut_off_since,
         "peers": peers,
         "connected": *lock(&shared.connected),
+        "refused_publishes": shared.refused_publishes.load(std::sync::atomic::Ordering::Relaxed),
         "set_aside": set_aside,
         "forks": forks,
         "received_live": shared.received_live.load(Ordering::Relaxed),

@@ -3,9 +3,10 @@
 //! One process owns the device's database. The tokio runtime runs three tasks that talk over
 //! channels, so that nothing waits on anything it also has to drive:
 //!
-//! - the **MQTT task** owns rumqttc's event loop: it polls, hands incoming publishes and
+//! - the **MQTT task** owns rumqttc's event loop (MQTT 5, so a publish the broker refuses comes
+//!   back with a reason code, counted and logged): it polls, hands incoming publishes and
 //!   (re)connections to the replication task, and backs off on errors (rumqttc reconnects on the
-//!   next poll; the session is clean, so every ConnAck re-subscribes);
+//!   next poll; the session starts clean, so every ConnAck re-subscribes);
 //! - the **replication task** owns the [`Replicator`] state machine and carries out its actions
 //!   in order: publish, apply to the journal (on a blocking thread: the journal commits before it
 //!   answers), note a peer's head of this device's own origin;
@@ -26,9 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rumqttc::{
-    AsyncClient, Event as MqttEvent, LastWill, MqttOptions, NetworkOptions, Packet, QoS,
-};
+use rumqttc::NetworkOptions;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PubAckReason};
+use rumqttc::v5::{AsyncClient, Event as MqttEvent, MqttOptions};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::{Clock, ManualClock, SystemClock};
@@ -99,6 +101,9 @@ pub(crate) struct Shared {
     pub journal: Arc<Journal>,
     pub replicator: Mutex<Replicator>,
     pub connected: Mutex<bool>,
+    /// Publishes the broker acknowledged with a refusal (MQTT 5 reason code), e.g. an ACL that
+    /// does not let this device write a topic.
+    pub refused_publishes: std::sync::atomic::AtomicU64,
     pub manual_clock: Option<ManualClock>,
     pub started: Instant,
     /// The system clock when the device started: replication time starts there, so request
@@ -161,6 +166,7 @@ pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
         journal,
         replicator: Mutex::new(replicator),
         connected: Mutex::new(false),
+        refused_publishes: std::sync::atomic::AtomicU64::new(0),
         manual_clock: manual,
         started,
         base_ms,
@@ -244,8 +250,10 @@ fn mqtt(
         *port,
     );
     options.set_keep_alive(Duration::from_secs(5));
-    options.set_clean_session(true);
-    options.set_max_packet_size(v1::MAX_PACKET_BYTES, v1::MAX_PACKET_BYTES);
+    options.set_clean_start(true);
+    options.set_max_packet_size(Some(
+        u32::try_from(v1::MAX_PACKET_BYTES).unwrap_or(u32::MAX),
+    ));
     options.set_request_channel_capacity(REQUEST_CAPACITY);
     let will = lock(&shared.replicator).last_will();
     options.set_last_will(LastWill::new(
@@ -253,13 +261,14 @@ fn mqtt(
         will.payload,
         qos(will.qos),
         will.retain,
+        None,
     ));
-    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
     // Small packets (events, acks, heartbeats) go out at once: Nagle's algorithm would hold
     // them back up to a delayed-ACK timeout (tens of milliseconds) on every send.
     let mut network = NetworkOptions::new();
     network.set_tcp_nodelay(true);
-    eventloop.set_network_options(network);
+    options.set_network_options(network);
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
     let subscriber = client.clone();
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
@@ -286,9 +295,21 @@ fn mqtt(
                         return;
                     }
                 }
+                Ok(MqttEvent::Incoming(Packet::PubAck(ack)))
+                    if ack.reason != PubAckReason::Success
+                        && ack.reason != PubAckReason::NoMatchingSubscribers =>
+                {
+                    let n = shared
+                        .refused_publishes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Logged once, then counted: a refusal repeats for every publish on that topic.
+                    if n == 0 {
+                        tracing::error!(reason = ?ack.reason, "the broker refused a publish (is this device's ACL right?)");
+                    }
+                }
                 Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
                     let input = Input::Message {
-                        topic: p.topic,
+                        topic: String::from_utf8_lossy(&p.topic).into_owned(),
                         payload: p.payload.to_vec(),
                         retained: p.retain,
                     };
