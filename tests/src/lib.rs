@@ -210,14 +210,30 @@ impl Mosquitto {
     /// Starts a broker on a free loopback port and waits (bounded) until it accepts
     /// connections. Panics, with the broker's log, if it cannot.
     pub fn start() -> Mosquitto {
+        Mosquitto::start_with("", &[])
+    }
+
+    /// As [`Mosquitto::start`], with `extra` configuration lines appended to `test.conf` and
+    /// `files` (name, content) written beside it; `@DIR@` in either stands for that directory
+    /// (e.g. `acl_file @DIR@/acl`).
+    pub fn start_with(extra: &str, files: &[(&str, &str)]) -> Mosquitto {
         let dir = tempfile::Builder::new()
             .prefix("pass-mosquitto-")
             .tempdir()
             .expect("create a temporary directory for the broker");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod 0755 the broker directory");
+        let dir_text = dir.path().display().to_string();
         let template =
             std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
+        let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content.replace("@DIR@", &dir_text))
+                .expect("write a broker file");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod 0644 a broker file");
+        }
         let config = dir.path().join("mosquitto.conf");
         let mut broker = Mosquitto {
             port: 0,

@@ -628,3 +628,41 @@ fn a_device_gone_for_good_is_waited_for_until_a_manager_retires_it() {
         grill.status()
     );
 }
+
+#[test]
+fn a_publish_the_broker_refuses_is_counted_not_silent_and_events_still_arrive_by_pull() {
+    // This broker lets anonymous devices read everything but write no events: every live
+    // publish on `ev/…` is refused with an MQTT 5 reason code.
+    let acl = format!(
+        "topic read pass/#\n\
+         topic write pass/v1/{TEST_STORE}/have/#\n\
+         topic write pass/v1/{TEST_STORE}/hb/#\n\
+         topic write pass/v1/{TEST_STORE}/pull/#\n\
+         topic write pass/v1/{TEST_STORE}/sync/#\n\
+         topic write pass/v1/{TEST_STORE}/gone/#\n"
+    );
+    let broker = Mosquitto::start_with("acl_file @DIR@/acl", &[("acl", acl.as_str())]);
+    let t1 = Device::start("t1", Role::OrderTerminal, &broker);
+    let grill = Device::start("grill", Role::KitchenScreen, &broker);
+    assert!(wait_until(PATIENCE, || all_see_each_other(&[&t1, &grill])));
+    let last = appended(&t1, 1, 5);
+    let refused = |d: &Device| d.status()["refused_publishes"].as_u64().unwrap_or(0);
+    assert!(
+        wait_until(PATIENCE, || refused(&t1) > 0),
+        "the refusal comes back and is counted: {}",
+        t1.status()
+    );
+    // Nothing is lost: the grill's pulls are answered on `sync/…`, which the ACL allows.
+    assert!(
+        wait_until(PATIENCE, || grill.heads().get(t1.origin()).copied()
+            == Some(last)),
+        "the events arrive by pull: {}",
+        grill.status()
+    );
+    assert!(grill.status()["received_by_pull"].as_u64().unwrap_or(0) >= 5);
+    assert!(
+        t1.log().contains("refused a publish"),
+        "logged once: {}",
+        t1.log()
+    );
+}
