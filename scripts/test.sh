@@ -9,7 +9,9 @@ ensure_packages "${TEST_PACKAGES[@]}"
 
 say "formatting check"
 cargo fmt --all -- --check
-say "building and running every test (target dir: $CARGO_TARGET_DIR)"
+say "building every program the cross-process tests start (target dir: $CARGO_TARGET_DIR)"
+cargo build --workspace --bins
+say "running every test"
 cargo test --workspace --no-fail-fast
 say "checking that the benchmarks build"
 cargo bench -p pass-shared -p pass-tests --no-run --quiet
