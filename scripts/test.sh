@@ -10,7 +10,7 @@ ensure_packages "${TEST_PACKAGES[@]}"
 say "formatting check"
 cargo fmt --all -- --check
 say "building every program the cross-process tests start (target dir: $CARGO_TARGET_DIR)"
-cargo build --workspace --bins
+cargo build --workspace --all-targets
 say "running every test"
 cargo test --workspace --no-fail-fast
 say "checking that the benchmarks build"
