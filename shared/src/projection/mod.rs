@@ -35,8 +35,8 @@ use fold::{CheckFold, FoldKey, fold_check};
 /// The store's projections. Add it to a journal with `Journal::open_with`.
 #[derive(Debug, Default)]
 pub struct StoreProjections {
-    /// The current menu, parsed once per change.
-    menu: Option<(String, Menu)>,
+    /// The current menu, parsed once per change, with the (hlc, origin, seq) of its event.
+    menu: Option<((i64, String, i64), Menu)>,
     /// Events this device must write because of what it applied.
     follow_ups: Vec<Event>,
 }
@@ -108,13 +108,25 @@ fn setting_key(s: &SettingRecord) -> (&'static str, String) {
 
 impl StoreProjections {
     fn menu(&mut self, db: &Connection) -> rusqlite::Result<Option<&Menu>> {
-        let Some(text) = register(db, "menu")? else {
+        // Which menu event is in force: a cheap lookup; the text is read and parsed only when
+        // it changes (this runs for every check event).
+        let Some(version) = db
+            .prepare_cached("SELECT hlc, origin, seq FROM proj_registers WHERE key = 'menu'")?
+            .query_row([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()?
+        else {
             return Ok(None);
         };
-        let stale = self.menu.as_ref().is_none_or(|(t, _)| *t != text);
-        if stale {
+        if self.menu.as_ref().is_none_or(|(v, _)| *v != version) {
+            let text = register(db, "menu")?.unwrap_or_default();
             match Menu::from_toml_str(&text) {
-                Ok(menu) => self.menu = Some((text, menu)),
+                Ok(menu) => self.menu = Some((version, menu)),
                 Err(e) => {
                     tracing::error!(error = %e, "the published menu does not load; stock is not deducted");
                     self.menu = None;
