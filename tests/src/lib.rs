@@ -6,7 +6,7 @@
 //! Everything here listens on and connects to loopback only, and never the system broker on
 //! 1883. Tests wait for outcomes with [`PATIENCE`]; they never assert how long anything took.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use pass_shared::domain::check::{Course, LineId, NewLine, Seat};
+use pass_shared::domain::menu::{ItemId, Menu, ModifierId};
+use pass_shared::event::{Event, LineRecord};
+use pass_shared::projection::fold::{line_record, ticket_id};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -999,6 +1003,212 @@ pub fn check_opened(check: &str, number: &str) -> Value {
             "server": "maria",
         }
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders from the sample menu
+
+/// The sample menu (`assets/menu.toml`) as text.
+pub const SAMPLE_MENU: &str = include_str!("../../assets/menu.toml");
+
+/// The sample menu, loaded.
+pub fn sample_menu() -> Menu {
+    Menu::from_toml_str(SAMPLE_MENU).expect("the sample menu loads")
+}
+
+/// A line of `item` with the first choice of every forced modifier group, priced on `menu`.
+pub fn sell(menu: &Menu, item: &str, line: &str, seat: u32, course: u8) -> LineRecord {
+    let id = ItemId::new(item);
+    let found = menu.item(&id).expect("item on the sample menu");
+    let mods: Vec<ModifierId> = found
+        .modifier_groups()
+        .iter()
+        .filter_map(|g| menu.modifier_group(g))
+        .filter(|g| g.is_forced())
+        .filter_map(|g| g.modifiers().first().cloned())
+        .collect();
+    let priced = menu.price_line(&id, &mods, 1).expect("priced");
+    line_record(&NewLine {
+        id: LineId::new(line),
+        priced,
+        seat: Some(Seat(seat)),
+        course: Course(course),
+        notes: String::new(),
+    })
+}
+
+/// One order: the three events a terminal appends for it (open, add lines, send them all as
+/// send 1) and the tickets it must produce: ticket id → station and the lines on it.
+pub struct Order {
+    /// `check_opened`, `lines_added` and `items_sent`, in that order.
+    pub events: [Value; 3],
+    /// Ticket id → the station it goes to and the lines on it.
+    pub tickets: BTreeMap<String, (String, BTreeSet<String>)>,
+}
+
+/// Order `n` of `terminal` (check `<terminal>-o<n>`, number `<letter><n>`): 1–3 lines chosen
+/// deterministically from `items` (shifted by `shift`), in course 1 or 2, seats 1 and 2.
+pub fn order(
+    menu: &Menu,
+    items: &[&str],
+    terminal: &str,
+    letter: char,
+    n: u64,
+    shift: usize,
+) -> Order {
+    let check = format!("{terminal}-o{n}");
+    let count = 1 + (n % 3) as usize;
+    let lines: Vec<LineRecord> = (0..count)
+        .map(|k| {
+            let item = items[(n as usize * 5 + k * 3 + shift) % items.len()];
+            let course = 1 + ((n as usize + k) % 2) as u8;
+            sell(
+                menu,
+                item,
+                &format!("{check}-l{k}"),
+                1 + (k as u32 % 2),
+                course,
+            )
+        })
+        .collect();
+    let mut tickets: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for line in &lines {
+        for station in &line.stations {
+            let id = ticket_id(&check, 1, &station.as_str().into(), Course(line.course));
+            tickets
+                .entry(id.to_string())
+                .or_insert_with(|| (station.clone(), BTreeSet::new()))
+                .1
+                .insert(line.line.clone());
+        }
+    }
+    let sent: Vec<String> = lines.iter().map(|l| l.line.clone()).collect();
+    let added = Event::LinesAdded {
+        check: check.clone(),
+        lines,
+    };
+    let send = Event::ItemsSent {
+        check: check.clone(),
+        send: 1,
+        lines: sent,
+    };
+    Order {
+        events: [
+            check_opened(&check, &format!("{letter}{n}")),
+            serde_json::to_value(&added).expect("lines_added as JSON"),
+            serde_json::to_value(&send).expect("items_sent as JSON"),
+        ],
+        tickets,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication outcomes across devices
+
+/// Every device answers, each sees every other as a present peer.
+pub fn all_see_each_other(devices: &[&Device]) -> bool {
+    devices.iter().all(|d| match d.try_status() {
+        Ok(status) => {
+            let peers = peers_of(&status);
+            devices
+                .iter()
+                .filter(|o| o.id() != d.id())
+                .all(|o| peers.iter().any(|p| p == o.id()))
+        }
+        Err(_) => false,
+    })
+}
+
+/// Every device answers with the same heads, which include `expected` (origin → seq) exactly,
+/// and each holds as many events as its heads add up to (nothing twice, nothing held apart).
+pub fn converged(devices: &[&Device], expected: &BTreeMap<String, u64>) -> Result<(), String> {
+    let mut first: Option<BTreeMap<String, u64>> = None;
+    for d in devices {
+        let status = d.try_status()?;
+        let heads = heads_of(&status);
+        for (origin, seq) in expected {
+            if heads.get(origin) != Some(seq) {
+                return Err(format!(
+                    "{} has {origin} at {:?}, expected {seq}: {status}",
+                    d.id(),
+                    heads.get(origin)
+                ));
+            }
+        }
+        let total: u64 = heads.values().sum();
+        if status["events"].as_u64() != Some(total) {
+            return Err(format!(
+                "{} holds {} events, its heads add up to {total}: {status}",
+                d.id(),
+                status["events"]
+            ));
+        }
+        match &first {
+            None => first = Some(heads),
+            Some(h) if *h == heads => {}
+            Some(h) => return Err(format!("{} has heads {heads:?}, another {h:?}", d.id())),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the devices converge on `expected`; panics with the last difference.
+pub fn wait_converged(devices: &[&Device], expected: &BTreeMap<String, u64>) {
+    let mut last = String::new();
+    let ok = wait_until(PATIENCE, || match converged(devices, expected) {
+        Ok(()) => true,
+        Err(e) => {
+            last = e;
+            false
+        }
+    });
+    assert!(ok, "the devices did not converge: {last}");
+}
+
+/// Waits until no device has events that no peer has confirmed; panics with the last status.
+pub fn wait_all_confirmed(devices: &[&Device]) {
+    let mut last = Value::Null;
+    let ok = wait_until(PATIENCE, || {
+        devices.iter().all(|d| match d.try_status() {
+            Ok(s) if s["unconfirmed"].as_u64() == Some(0) => true,
+            Ok(s) => {
+                last = s;
+                false
+            }
+            Err(_) => false,
+        })
+    });
+    assert!(ok, "events stay unconfirmed: {last}");
+}
+
+/// Each device's own origin at its current own head (panics if a device has none).
+pub fn own_heads(devices: &[&Device]) -> BTreeMap<String, u64> {
+    devices
+        .iter()
+        .map(|d| {
+            let seq = d.heads()[d.origin()];
+            (d.origin().to_owned(), seq)
+        })
+        .collect()
+}
+
+/// `pass journal verify` over every device's database passes, no copy lagging, all equal in size.
+pub fn assert_verified(devices: &[&Device]) {
+    let dbs: Vec<&Path> = devices.iter().map(|d| d.db()).collect();
+    let (ok, text) = journal_verify(&dbs);
+    assert!(ok, "{text}");
+    assert!(text.contains("OK: every chain intact"), "{text}");
+    assert!(!text.contains("LAG"), "{text}");
+    let counts: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once(", own origin").map(|(c, _)| c))
+        .collect();
+    assert_eq!(counts.len(), devices.len(), "{text}");
+    assert!(
+        counts.iter().all(|c| *c == counts[0]),
+        "every copy holds the same: {text}"
+    );
 }
 
 #[cfg(test)]

@@ -5,21 +5,16 @@
 //! a generous limit and never assert timings (they print them).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use pass_shared::domain::check::{Course, LineId, NewLine, Seat};
-use pass_shared::domain::menu::{ItemId, Menu, ModifierId};
-use pass_shared::event::{Event, LineRecord};
-use pass_shared::projection::fold::{line_record, ticket_id};
+use pass_shared::domain::menu::Menu;
 use pass_tests::{
-    Device, DeviceSpec, Mosquitto, PATIENCE, Relay, Role, check_opened, heads_of, journal_verify,
-    peers_of, wait_until,
+    Device, DeviceSpec, Mosquitto, Order, PATIENCE, Relay, Role, all_see_each_other,
+    assert_verified, converged, heads_of, order, own_heads, peers_of, sample_menu, sell,
+    wait_converged, wait_until,
 };
 use serde_json::{Value, json};
-
-const MENU: &str = include_str!("../../assets/menu.toml");
 
 /// The screens of these tests, one per station.
 const STATIONS: [&str; 3] = ["grill", "fry", "bar"];
@@ -37,38 +32,6 @@ const ITEMS: [&str; 8] = [
     "onion_rings",
 ];
 
-fn menu() -> Menu {
-    Menu::from_toml_str(MENU).expect("the sample menu loads")
-}
-
-/// A line of `item` with the first choice of every forced modifier group, priced on `menu`.
-fn sell(menu: &Menu, item: &str, line: &str, seat: u32, course: u8) -> LineRecord {
-    let id = ItemId::new(item);
-    let found = menu.item(&id).expect("item on the sample menu");
-    let mods: Vec<ModifierId> = found
-        .modifier_groups()
-        .iter()
-        .filter_map(|g| menu.modifier_group(g))
-        .filter(|g| g.is_forced())
-        .filter_map(|g| g.modifiers().first().cloned())
-        .collect();
-    let priced = menu.price_line(&id, &mods, 1).expect("priced");
-    line_record(&NewLine {
-        id: LineId::new(line),
-        priced,
-        seat: Some(Seat(seat)),
-        course: Course(course),
-        notes: String::new(),
-    })
-}
-
-/// One order: its check, the three events a terminal appends for it (open, add lines, send
-/// them all as send 1) and the tickets it must produce: ticket id → station and the lines on it.
-struct Order {
-    events: [Value; 3],
-    tickets: BTreeMap<String, (String, BTreeSet<String>)>,
-}
-
 /// The order-number letter of a terminal of these tests (`t1` → A, `t2` → B).
 fn letter(terminal: &str) -> char {
     match terminal {
@@ -78,53 +41,9 @@ fn letter(terminal: &str) -> char {
     }
 }
 
-/// Order `n` of terminal `terminal`: 1–3 lines chosen deterministically from [`ITEMS`], drinks
-/// and starters in course 1, the rest in course 1 or 2.
-fn order(menu: &Menu, terminal: &str, n: u64) -> Order {
-    let check = format!("{terminal}-o{n}");
-    let count = 1 + (n % 3) as usize;
-    let lines: Vec<LineRecord> = (0..count)
-        .map(|k| {
-            let item = ITEMS[(n as usize * 5 + k * 3 + terminal.len()) % ITEMS.len()];
-            let course = 1 + ((n as usize + k) % 2) as u8;
-            sell(
-                menu,
-                item,
-                &format!("{check}-l{k}"),
-                1 + (k as u32 % 2),
-                course,
-            )
-        })
-        .collect();
-    let mut tickets: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-    for line in &lines {
-        for station in &line.stations {
-            let id = ticket_id(&check, 1, &station.as_str().into(), Course(line.course));
-            tickets
-                .entry(id.to_string())
-                .or_insert_with(|| (station.clone(), BTreeSet::new()))
-                .1
-                .insert(line.line.clone());
-        }
-    }
-    let sent: Vec<String> = lines.iter().map(|l| l.line.clone()).collect();
-    let added = Event::LinesAdded {
-        check: check.clone(),
-        lines,
-    };
-    let send = Event::ItemsSent {
-        check: check.clone(),
-        send: 1,
-        lines: sent,
-    };
-    Order {
-        events: [
-            check_opened(&check, &format!("{}{n}", letter(terminal))),
-            serde_json::to_value(&added).expect("lines_added as JSON"),
-            serde_json::to_value(&send).expect("items_sent as JSON"),
-        ],
-        tickets,
-    }
+/// Order `n` of `terminal` in the rush: 1–3 lines chosen deterministically from [`ITEMS`].
+fn rush_order(menu: &Menu, terminal: &str, n: u64) -> Order {
+    order(menu, &ITEMS, terminal, letter(terminal), n, terminal.len())
 }
 
 /// Appends `orders` on `device`, counting each order fully appended in `done`. After its `n`th
@@ -149,97 +68,6 @@ fn rush(device: &Device, orders: &[Order], done: &AtomicU64, gates: &[(u64, &Ato
             }
         }
     }
-}
-
-/// Every device answers, each sees every other as a present peer.
-fn all_see_each_other(devices: &[&Device]) -> bool {
-    devices.iter().all(|d| match d.try_status() {
-        Ok(status) => {
-            let peers = peers_of(&status);
-            devices
-                .iter()
-                .filter(|o| o.id() != d.id())
-                .all(|o| peers.iter().any(|p| p == o.id()))
-        }
-        Err(_) => false,
-    })
-}
-
-/// Every device answers with the same heads, which include `expected` (origin → seq) exactly,
-/// and each holds as many events as its heads add up to (nothing twice, nothing held apart).
-fn converged(devices: &[&Device], expected: &BTreeMap<String, u64>) -> Result<(), String> {
-    let mut first: Option<BTreeMap<String, u64>> = None;
-    for d in devices {
-        let status = d.try_status()?;
-        let heads = heads_of(&status);
-        for (origin, seq) in expected {
-            if heads.get(origin) != Some(seq) {
-                return Err(format!(
-                    "{} has {origin} at {:?}, expected {seq}: {status}",
-                    d.id(),
-                    heads.get(origin)
-                ));
-            }
-        }
-        let total: u64 = heads.values().sum();
-        if status["events"].as_u64() != Some(total) {
-            return Err(format!(
-                "{} holds {} events, its heads add up to {total}: {status}",
-                d.id(),
-                status["events"]
-            ));
-        }
-        match &first {
-            None => first = Some(heads),
-            Some(h) if *h == heads => {}
-            Some(h) => return Err(format!("{} has heads {heads:?}, another {h:?}", d.id())),
-        }
-    }
-    Ok(())
-}
-
-/// Waits until the devices converge on `expected`; panics with the last difference.
-fn wait_converged(devices: &[&Device], expected: &BTreeMap<String, u64>) {
-    let mut last = String::new();
-    let ok = wait_until(PATIENCE, || match converged(devices, expected) {
-        Ok(()) => true,
-        Err(e) => {
-            last = e;
-            false
-        }
-    });
-    assert!(ok, "the devices did not converge: {last}");
-}
-
-/// Each device's own origin at its current own head.
-fn own_heads(devices: &[&Device]) -> BTreeMap<String, u64> {
-    devices
-        .iter()
-        .map(|d| {
-            let seq = d.heads()[d.origin()];
-            (d.origin().to_owned(), seq)
-        })
-        .collect()
-}
-
-/// `pass journal verify` over every device's database passes, with no copy lagging and the
-/// same number of events in each.
-fn assert_verified(devices: &[&Device]) {
-    let dbs: Vec<&Path> = devices.iter().map(|d| d.db()).collect();
-    let (ok, text) = journal_verify(&dbs);
-    assert!(ok, "{text}");
-    assert!(text.contains("OK: every chain intact"), "{text}");
-    assert!(!text.contains("LAG"), "{text}");
-    let counts: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.split_once(": ").map(|(_, rest)| rest))
-        .filter_map(|rest| rest.split_once(", own origin").map(|(c, _)| c))
-        .collect();
-    assert_eq!(counts.len(), devices.len(), "{text}");
-    assert!(
-        counts.iter().all(|c| *c == counts[0]),
-        "every copy holds the same: {text}"
-    );
 }
 
 /// The tickets `station` shows on `screen`, read from its database (read-only, WAL, while it
@@ -368,7 +196,7 @@ fn wait_screens_show(screens: &[&Device], expected: &BTreeMap<String, TicketSet>
 fn two_thousand_orders_reach_their_screens_exactly_once_through_a_broker_killed_mid_burst() {
     let started = Instant::now();
     const PER_TERMINAL: u64 = 1_000;
-    let menu = menu();
+    let menu = sample_menu();
     // The items route only to this test's screens, and reach each of them.
     let mut reached = BTreeSet::new();
     for item in ITEMS {
@@ -380,8 +208,12 @@ fn two_thousand_orders_reach_their_screens_exactly_once_through_a_broker_killed_
     }
     assert_eq!(reached.len(), STATIONS.len(), "{reached:?}");
 
-    let orders1: Vec<Order> = (1..=PER_TERMINAL).map(|n| order(&menu, "t1", n)).collect();
-    let orders2: Vec<Order> = (1..=PER_TERMINAL).map(|n| order(&menu, "t2", n)).collect();
+    let orders1: Vec<Order> = (1..=PER_TERMINAL)
+        .map(|n| rush_order(&menu, "t1", n))
+        .collect();
+    let orders2: Vec<Order> = (1..=PER_TERMINAL)
+        .map(|n| rush_order(&menu, "t2", n))
+        .collect();
     let expected = expected_by_station(&[&orders1, &orders2]);
     for (station, tickets) in &expected {
         assert!(
@@ -486,10 +318,10 @@ fn a_screen_behind_a_blocked_connection_keeps_working_reports_itself_cut_off_and
         "{}",
         grill.status()
     );
-    let menu = menu();
+    let menu = sample_menu();
     let mut orders: Vec<Order> = Vec::new();
     let send = |device: &Device, orders: &mut Vec<Order>, n: u64| {
-        let o = order(&menu, device.id(), n);
+        let o = rush_order(&menu, device.id(), n);
         for event in &o.events {
             device.append(event);
         }

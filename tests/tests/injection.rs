@@ -5,21 +5,15 @@
 //! one origin (a copy of a terminal's database run as another device) to raise the fork alarm.
 //! Tests wait for outcomes with a generous limit and never assert timings (they print them).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeSet;
 use std::time::Instant;
 
-use pass_shared::domain::check::{Course, LineId, NewLine, Seat};
-use pass_shared::domain::menu::{ItemId, Menu, ModifierId};
-use pass_shared::event::{Event, LineRecord};
-use pass_shared::projection::fold::{line_record, ticket_id};
 use pass_tests::{
-    Device, DeviceSpec, Mosquitto, PATIENCE, Relay, Role, TEST_STORE, check_opened, heads_of,
-    journal_verify, pass, peers_of, wait_until,
+    Device, DeviceSpec, Mosquitto, Order, PATIENCE, Relay, Role, TEST_STORE, all_see_each_other,
+    assert_verified, check_opened, journal_verify, order, own_heads, pass, sample_menu,
+    wait_converged, wait_until,
 };
 use serde_json::Value;
-
-const MENU: &str = include_str!("../../assets/menu.toml");
 
 /// Items of these orders: each routes to grill, fry or bar (some to two of them).
 const ITEMS: [&str; 6] = [
@@ -30,147 +24,6 @@ const ITEMS: [&str; 6] = [
     "steak_frites",
     "onion_rings",
 ];
-
-fn menu() -> Menu {
-    Menu::from_toml_str(MENU).expect("the sample menu loads")
-}
-
-/// A line of `item` with the first choice of every forced modifier group, priced on `menu`.
-fn sell(menu: &Menu, item: &str, line: &str, seat: u32, course: u8) -> LineRecord {
-    let id = ItemId::new(item);
-    let found = menu.item(&id).expect("item on the sample menu");
-    let mods: Vec<ModifierId> = found
-        .modifier_groups()
-        .iter()
-        .filter_map(|g| menu.modifier_group(g))
-        .filter(|g| g.is_forced())
-        .filter_map(|g| g.modifiers().first().cloned())
-        .collect();
-    let priced = menu.price_line(&id, &mods, 1).expect("priced");
-    line_record(&NewLine {
-        id: LineId::new(line),
-        priced,
-        seat: Some(Seat(seat)),
-        course: Course(course),
-        notes: String::new(),
-    })
-}
-
-/// Order `n` of `terminal`: its three events (open, add 1–3 lines, send them as send 1) and the
-/// ids of the tickets it must produce.
-fn order(menu: &Menu, terminal: &str, n: u64) -> ([Value; 3], BTreeSet<String>) {
-    let check = format!("{terminal}-o{n}");
-    let count = 1 + (n % 3) as usize;
-    let lines: Vec<LineRecord> = (0..count)
-        .map(|k| {
-            let item = ITEMS[(n as usize * 5 + k * 3) % ITEMS.len()];
-            let course = 1 + ((n as usize + k) % 2) as u8;
-            sell(
-                menu,
-                item,
-                &format!("{check}-l{k}"),
-                1 + (k as u32 % 2),
-                course,
-            )
-        })
-        .collect();
-    let mut tickets = BTreeSet::new();
-    for line in &lines {
-        for station in &line.stations {
-            let id = ticket_id(&check, 1, &station.as_str().into(), Course(line.course));
-            tickets.insert(id.to_string());
-        }
-    }
-    let sent: Vec<String> = lines.iter().map(|l| l.line.clone()).collect();
-    let added = Event::LinesAdded {
-        check: check.clone(),
-        lines,
-    };
-    let send = Event::ItemsSent {
-        check: check.clone(),
-        send: 1,
-        lines: sent,
-    };
-    (
-        [
-            check_opened(&check, &format!("A{n}")),
-            serde_json::to_value(&added).expect("lines_added as JSON"),
-            serde_json::to_value(&send).expect("items_sent as JSON"),
-        ],
-        tickets,
-    )
-}
-
-/// Every device answers, each sees every other as a present peer.
-fn all_see_each_other(devices: &[&Device]) -> bool {
-    devices.iter().all(|d| match d.try_status() {
-        Ok(status) => {
-            let peers = peers_of(&status);
-            devices
-                .iter()
-                .filter(|o| o.id() != d.id())
-                .all(|o| peers.iter().any(|p| p == o.id()))
-        }
-        Err(_) => false,
-    })
-}
-
-/// Every device answers with the same heads, which include `expected` (origin → seq) exactly,
-/// and each holds as many events as its heads add up to (nothing twice, nothing held apart).
-fn converged(devices: &[&Device], expected: &BTreeMap<String, u64>) -> Result<(), String> {
-    let mut first: Option<BTreeMap<String, u64>> = None;
-    for d in devices {
-        let status = d.try_status()?;
-        let heads = heads_of(&status);
-        for (origin, seq) in expected {
-            if heads.get(origin) != Some(seq) {
-                return Err(format!(
-                    "{} has {origin} at {:?}, expected {seq}: {status}",
-                    d.id(),
-                    heads.get(origin)
-                ));
-            }
-        }
-        let total: u64 = heads.values().sum();
-        if status["events"].as_u64() != Some(total) {
-            return Err(format!(
-                "{} holds {} events, its heads add up to {total}: {status}",
-                d.id(),
-                status["events"]
-            ));
-        }
-        match &first {
-            None => first = Some(heads),
-            Some(h) if *h == heads => {}
-            Some(h) => return Err(format!("{} has heads {heads:?}, another {h:?}", d.id())),
-        }
-    }
-    Ok(())
-}
-
-fn wait_converged(devices: &[&Device], expected: &BTreeMap<String, u64>) {
-    let mut last = String::new();
-    let ok = wait_until(PATIENCE, || match converged(devices, expected) {
-        Ok(()) => true,
-        Err(e) => {
-            last = e;
-            false
-        }
-    });
-    assert!(ok, "the devices did not converge: {last}");
-}
-
-/// Each device's own origin at its current own head (0 for one that wrote nothing).
-fn own_heads(devices: &[&Device]) -> BTreeMap<String, u64> {
-    devices
-        .iter()
-        .map(|d| {
-            let seq = d.heads().get(d.origin()).copied().unwrap_or(0);
-            (d.origin().to_owned(), seq)
-        })
-        .filter(|(_, seq)| *seq > 0)
-        .collect()
-}
 
 /// One number from a device's database (read-only, WAL, while it runs).
 fn count(device: &Device, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<u64, String> {
@@ -229,15 +82,6 @@ fn wait_shows_exactly(screen: &Device, expected: &BTreeSet<String>) {
     assert!(ok, "{last}");
 }
 
-/// `pass journal verify` over every device's database passes, with no copy lagging.
-fn assert_verified(devices: &[&Device]) {
-    let dbs: Vec<&Path> = devices.iter().map(|d| d.db()).collect();
-    let (ok, text) = journal_verify(&dbs);
-    assert!(ok, "{text}");
-    assert!(text.contains("OK: every chain intact"), "{text}");
-    assert!(!text.contains("LAG"), "{text}");
-}
-
 /// A status counter (`received_live`, `set_aside`, `forks`, …).
 fn counter(device: &Device, name: &str) -> u64 {
     let status = device.status();
@@ -276,7 +120,7 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
 #[test]
 fn every_event_delivered_three_times_and_shuffled_has_one_effect() {
     let started = Instant::now();
-    let menu = menu();
+    let menu = sample_menu();
     let broker = Mosquitto::start();
     let t1 = Device::start("t1", Role::OrderTerminal, &broker);
     let grill = Device::start("grill", Role::KitchenScreen, &broker);
@@ -288,7 +132,8 @@ fn every_event_delivered_three_times_and_shuffled_has_one_effect() {
     let written = genesis + 24;
     let mut expected = BTreeSet::new();
     for n in 1..=8 {
-        let (events, tickets) = order(&menu, "t1", n);
+        let Order { events, tickets } = order(&menu, &ITEMS, "t1", 'A', n, 0);
+        let tickets = tickets.into_keys();
         for event in &events {
             t1.append(event);
         }

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use pass_shared::net::protocol::v1::{MAX_MESSAGE_BYTES, MAX_PACKET_BYTES};
 use pass_tests::{
-    Device, DeviceSpec, Mosquitto, PATIENCE, Role, TEST_STORE, check_opened, heads_of,
-    journal_verify, pass, peers_of, wait_until,
+    Device, DeviceSpec, Mosquitto, PATIENCE, Role, TEST_STORE, all_see_each_other, assert_verified,
+    check_opened, converged, heads_of, own_heads, pass, peers_of, wait_all_confirmed,
+    wait_converged, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -45,113 +46,6 @@ fn burst(
 
 fn appended(device: &Device, from: u64, count: u64) -> u64 {
     burst(device, from, count, &AtomicU64::new(0), &[])
-}
-
-/// Every device answers, each sees every other as a present peer.
-fn all_see_each_other(devices: &[&Device]) -> bool {
-    devices.iter().all(|d| match d.try_status() {
-        Ok(status) => {
-            let peers = peers_of(&status);
-            devices
-                .iter()
-                .filter(|o| o.id() != d.id())
-                .all(|o| peers.iter().any(|p| p == o.id()))
-        }
-        Err(_) => false,
-    })
-}
-
-/// Every device answers with the same heads, which include `expected` (origin → seq) exactly,
-/// and each holds as many events as its heads add up to (nothing twice, nothing held apart).
-fn converged(devices: &[&Device], expected: &BTreeMap<String, u64>) -> Result<(), String> {
-    let mut first: Option<BTreeMap<String, u64>> = None;
-    for d in devices {
-        let status = d.try_status()?;
-        let heads = heads_of(&status);
-        for (origin, seq) in expected {
-            if heads.get(origin) != Some(seq) {
-                return Err(format!(
-                    "{} has {origin} at {:?}, expected {seq}: {status}",
-                    d.id(),
-                    heads.get(origin)
-                ));
-            }
-        }
-        let total: u64 = heads.values().sum();
-        if status["events"].as_u64() != Some(total) {
-            return Err(format!(
-                "{} holds {} events, its heads add up to {total}: {status}",
-                d.id(),
-                status["events"]
-            ));
-        }
-        match &first {
-            None => first = Some(heads),
-            Some(h) if *h == heads => {}
-            Some(h) => return Err(format!("{} has heads {heads:?}, another {h:?}", d.id())),
-        }
-    }
-    Ok(())
-}
-
-/// Waits until the devices converge on `expected`; panics with the last difference.
-fn wait_converged(devices: &[&Device], expected: &BTreeMap<String, u64>) {
-    let mut last = String::new();
-    let ok = wait_until(PATIENCE, || match converged(devices, expected) {
-        Ok(()) => true,
-        Err(e) => {
-            last = e;
-            false
-        }
-    });
-    assert!(ok, "the devices did not converge: {last}");
-}
-
-/// Waits until no device has events that no peer has confirmed.
-fn wait_all_confirmed(devices: &[&Device]) {
-    let mut last = Value::Null;
-    let ok = wait_until(PATIENCE, || {
-        devices.iter().all(|d| match d.try_status() {
-            Ok(s) if s["unconfirmed"].as_u64() == Some(0) => true,
-            Ok(s) => {
-                last = s;
-                false
-            }
-            Err(_) => false,
-        })
-    });
-    assert!(ok, "events stay unconfirmed: {last}");
-}
-
-/// Each device's own origin at its current own head.
-fn own_heads(devices: &[&Device]) -> BTreeMap<String, u64> {
-    devices
-        .iter()
-        .map(|d| {
-            let seq = d.heads()[d.origin()];
-            (d.origin().to_owned(), seq)
-        })
-        .collect()
-}
-
-/// `pass journal verify` over every device's database passes, with no copy lagging and the
-/// same number of events in each.
-fn assert_verified(devices: &[&Device]) {
-    let dbs: Vec<&std::path::Path> = devices.iter().map(|d| d.db()).collect();
-    let (ok, text) = journal_verify(&dbs);
-    assert!(ok, "{text}");
-    assert!(text.contains("OK: every chain intact"), "{text}");
-    assert!(!text.contains("LAG"), "{text}");
-    let counts: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.split_once(": ").map(|(_, rest)| rest))
-        .filter_map(|rest| rest.split_once(", own origin").map(|(c, _)| c))
-        .collect();
-    assert_eq!(counts.len(), devices.len(), "{text}");
-    assert!(
-        counts.iter().all(|c| *c == counts[0]),
-        "every copy holds the same: {text}"
-    );
 }
 
 #[test]
