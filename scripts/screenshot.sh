@@ -25,7 +25,8 @@ case "$app" in
 esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-target_dir=${CARGO_TARGET_DIR:-$root/target}
+target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/pass-target}
+export CARGO_TARGET_DIR="$target_dir"
 if [[ ${PASS_NO_BUILD:-0} != 1 ]]; then
     (cd "$root" && cargo build --package "$app")
 fi
