@@ -76,6 +76,38 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 /// How long a process gets to come up (a broker to listen, a device to answer its socket).
 pub const STARTUP: Duration = Duration::from_secs(60);
 
+/// Appends `groups` of events on `device` in order, checking that seqs grow, and counts each
+/// group in `done`. After its `n`th group the burst waits at each gate `(n, flag)` until the
+/// flag is up, so a fault lands at a known point while other devices' appends go on. Returns
+/// the last seq.
+pub fn gated_burst(
+    device: &Device,
+    groups: impl IntoIterator<Item = Vec<Value>>,
+    done: &std::sync::atomic::AtomicU64,
+    gates: &[(u64, &std::sync::atomic::AtomicBool)],
+) -> u64 {
+    use std::sync::atomic::Ordering;
+    let mut last = 0;
+    for (n, group) in groups.into_iter().enumerate() {
+        for event in &group {
+            let seq = device.append(event);
+            assert!(seq > last, "seqs grow: {seq} after {last}");
+            last = seq;
+        }
+        done.fetch_add(1, Ordering::SeqCst);
+        for (at, flag) in gates {
+            if *at == n as u64 + 1 {
+                assert!(
+                    wait_until(PATIENCE, || flag.load(Ordering::SeqCst)),
+                    "{}: the burst waited in vain at {at}",
+                    device.id()
+                );
+            }
+        }
+    }
+    last
+}
+
 /// Polls `cond` every 50 ms until it holds or `limit` has passed; says whether it held. `cond`
 /// is always tried at least once, and once more at the limit.
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {

@@ -11,8 +11,8 @@ use std::time::Instant;
 use pass_shared::domain::menu::Menu;
 use pass_tests::{
     Device, DeviceSpec, Mosquitto, Order, PATIENCE, Relay, Role, all_see_each_other,
-    assert_verified, converged, heads_of, order, own_heads, peers_of, sample_menu, sell,
-    wait_converged, wait_until,
+    assert_verified, converged, gated_burst, heads_of, order, own_heads, peers_of, sample_menu,
+    sell, wait_converged, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -50,24 +50,12 @@ fn rush_order(menu: &Menu, terminal: &str, n: u64) -> Order {
 /// order the burst waits at each gate `(n, flag)` until the flag is up, so a fault lands at a
 /// known point of the burst while the other terminal's appends go on.
 fn rush(device: &Device, orders: &[Order], done: &AtomicU64, gates: &[(u64, &AtomicBool)]) {
-    let mut last = 0;
-    for (n, order) in orders.iter().enumerate() {
-        for event in &order.events {
-            let seq = device.append(event);
-            assert!(seq > last, "seqs grow: {seq} after {last}");
-            last = seq;
-        }
-        done.fetch_add(1, Ordering::SeqCst);
-        for (at, flag) in gates {
-            if *at == n as u64 + 1 {
-                assert!(
-                    wait_until(PATIENCE, || flag.load(Ordering::SeqCst)),
-                    "{}: the rush waited in vain at order {at}",
-                    device.id()
-                );
-            }
-        }
-    }
+    gated_burst(
+        device,
+        orders.iter().map(|o| o.events.to_vec()),
+        done,
+        gates,
+    );
 }
 
 /// The tickets `station` shows on `screen`, read from its database (read-only, WAL, while it

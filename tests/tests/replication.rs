@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pass_shared::net::protocol::v1::{MAX_MESSAGE_BYTES, MAX_PACKET_BYTES};
 use pass_tests::{
     Device, DeviceSpec, Mosquitto, PATIENCE, Role, TEST_STORE, all_see_each_other, assert_verified,
-    check_opened, converged, heads_of, own_heads, pass, peers_of, wait_all_confirmed,
+    check_opened, converged, gated_burst, heads_of, own_heads, pass, peers_of, wait_all_confirmed,
     wait_converged, wait_until,
 };
 use serde_json::{Value, json};
@@ -24,24 +24,11 @@ fn burst(
     done: &AtomicU64,
     gates: &[(u64, &AtomicBool)],
 ) -> u64 {
-    let mut last = 0;
-    for (n, i) in (from..from + count).enumerate() {
+    let groups = (from..from + count).map(|i| {
         let check = format!("{}-c{i}", device.id());
-        let seq = device.append(&check_opened(&check, &format!("{}{i}", device.id())));
-        assert!(seq > last, "seqs grow: {seq} after {last}");
-        last = seq;
-        done.fetch_add(1, Ordering::SeqCst);
-        for (at, flag) in gates {
-            if *at == n as u64 + 1 {
-                assert!(
-                    wait_until(PATIENCE, || flag.load(Ordering::SeqCst)),
-                    "{}: the burst waited in vain at {at}",
-                    device.id()
-                );
-            }
-        }
-    }
-    last
+        vec![check_opened(&check, &format!("{}{i}", device.id()))]
+    });
+    gated_burst(device, groups, done, gates)
 }
 
 fn appended(device: &Device, from: u64, count: u64) -> u64 {
