@@ -6,6 +6,7 @@ cd "$PASS_ROOT"
 
 ensure_build_deps
 ensure_packages "${TEST_PACKAGES[@]}"
+ensure_python_tools
 
 say "formatting check"
 cargo fmt --all -- --check

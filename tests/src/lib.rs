@@ -43,6 +43,23 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The Python interpreter of the test tools' virtual environment (zeroconf, jsonschema), made by
+/// `scripts/test.sh` (`ensure_python_tools`); `PASS_PYTHON` overrides where it is.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("PASS_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/pass-venv/bin/python"))
+        })
+        .expect("HOME or PASS_PYTHON is set");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test.sh once (it installs the python test tools)",
+        path.display()
+    );
+    path
+}
+
 /// Runs `pass` with `args`; returns success and the combined output.
 pub fn pass(args: &[&str]) -> (bool, String) {
     let out: Output = Command::new(bin("pass"))
