@@ -49,7 +49,8 @@ pub fn python() -> PathBuf {
     let path = std::env::var_os("PASS_PYTHON")
         .map(PathBuf::from)
         .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/pass-venv/bin/python"))
+            std::env::var_os("HOME")
+                .map(|home| PathBuf::from(home).join(".cache/pass-venv/bin/python"))
         })
         .expect("HOME or PASS_PYTHON is set");
     assert!(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::event::DeviceRole;
 use crate::net::protocol::v1::{DeviceId, StoreId};
 
-use super::{DeviceConfig, parse_broker_url};
+use super::{Credentials, DeviceConfig, parse_broker_url};
 
 /// How to run a device.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,6 +26,13 @@ pub struct DeviceArgs {
     /// The broker, as mqtt://host:port.
     #[arg(long)]
     pub broker: Option<String>,
+    /// The user name this device gives the broker (a store's Mosquitto or the embedded broker).
+    #[arg(long, requires = "mqtt_password_file")]
+    pub mqtt_user: Option<String>,
+    /// A file holding the broker password on its first line (never on the command line, where
+    /// other users of the machine could read it).
+    #[arg(long, requires = "mqtt_user")]
+    pub mqtt_password_file: Option<PathBuf>,
     /// Where to put the control socket (defaults to the database path with `.sock`).
     #[arg(long)]
     pub control: Option<PathBuf>,
@@ -44,7 +51,13 @@ impl DeviceArgs {
             .broker
             .ok_or("--broker mqtt://host:port is required (discovery comes later)")?;
         let control = self.control.unwrap_or_else(|| db.with_extension("sock"));
+        let credentials = match (self.mqtt_user, self.mqtt_password_file) {
+            (Some(user), Some(file)) => Some(read_credentials(user, &file)?),
+            (None, None) => None,
+            _ => return Err("--mqtt-user and --mqtt-password-file go together".to_owned()),
+        };
         Ok(DeviceConfig {
+            credentials,
             db,
             store: StoreId::try_from(self.store).map_err(|e| format!("--store: {e}"))?,
             name: self.name.unwrap_or_else(|| device.clone()),
@@ -55,6 +68,24 @@ impl DeviceArgs {
             manual_clock_ms: self.manual_clock,
         })
     }
+}
+
+/// Checks a broker user name and reads its password from `file` (first line, surrounding
+/// whitespace dropped).
+fn read_credentials(user: String, file: &std::path::Path) -> Result<Credentials, String> {
+    if user.is_empty() || user.len() > 64 || !user.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("--mqtt-user: 1 to 64 printable characters without spaces".to_owned());
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("--mqtt-password-file {}: {e}", file.display()))?;
+    let password = text.lines().next().unwrap_or("").trim().to_owned();
+    if password.is_empty() {
+        return Err(format!(
+            "--mqtt-password-file {}: the first line is empty",
+            file.display()
+        ));
+    }
+    Ok(Credentials { user, password })
 }
 
 #[cfg(test)]
@@ -73,6 +104,8 @@ mod tests {
             device: device.map(str::to_owned),
             name: None,
             broker: broker.map(str::to_owned),
+            mqtt_user: None,
+            mqtt_password_file: None,
             control: None,
             manual_clock: None,
         }
@@ -138,5 +171,41 @@ mod tests {
                 .expect_err(option);
             assert!(err.starts_with(option), "{option}: {err}");
         }
+    }
+
+    #[test]
+    fn broker_password_comes_from_a_file_and_never_shows_in_debug_output() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("grill.pw");
+        std::fs::write(&file, "s3cret-pw\nignored\n").expect("write");
+        let mut ok = args(
+            Some("/tmp/g.db"),
+            Some("grill"),
+            Some("mqtt://127.0.0.1:1883"),
+            "demo",
+        );
+        ok.mqtt_user = Some("grill".into());
+        ok.mqtt_password_file = Some(file.clone());
+        let config = ok.into_config(DeviceRole::KitchenScreen).expect("valid");
+        let credentials = config.credentials.expect("credentials");
+        assert_eq!(
+            (credentials.user.as_str(), credentials.password.as_str()),
+            ("grill", "s3cret-pw")
+        );
+        assert!(!format!("{credentials:?}").contains("s3cret"));
+
+        std::fs::write(&file, "\n").expect("write");
+        let mut empty = args(
+            Some("/tmp/g.db"),
+            Some("grill"),
+            Some("mqtt://127.0.0.1:1883"),
+            "demo",
+        );
+        empty.mqtt_user = Some("grill".into());
+        empty.mqtt_password_file = Some(file);
+        let err = empty
+            .into_config(DeviceRole::KitchenScreen)
+            .expect_err("empty password");
+        assert!(err.starts_with("--mqtt-password-file"), "{err}");
     }
 }

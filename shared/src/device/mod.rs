@@ -55,9 +55,27 @@ pub struct DeviceConfig {
     pub name: String,
     /// Host and port of the broker.
     pub broker: (String, u16),
+    /// User name and password for the broker, when it asks for them.
+    pub credentials: Option<Credentials>,
     pub control: PathBuf,
     /// Start a controlled clock at this instant (ms since the epoch) instead of the system clock.
     pub manual_clock_ms: Option<i64>,
+}
+
+/// A broker user name and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password never reaches a log.
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parses `mqtt://host:port` (loopback or LAN address; no credentials in the URL).
@@ -255,6 +273,9 @@ fn mqtt(
         u32::try_from(v1::MAX_PACKET_BYTES).unwrap_or(u32::MAX),
     ));
     options.set_request_channel_capacity(REQUEST_CAPACITY);
+    if let Some(Credentials { user, password }) = &config.credentials {
+        options.set_credentials(user.clone(), password.clone());
+    }
     let will = lock(&shared.replicator).last_will();
     options.set_last_will(LastWill::new(
         will.topic,
