@@ -560,6 +560,8 @@ pub struct DeviceSpec {
     pub manual_clock_ms: Option<i64>,
     /// Extra environment for the process (fault hooks, `PASS_LOG`).
     pub env: Vec<(String, String)>,
+    /// Extra command-line arguments (e.g. `--station grill`).
+    pub args: Vec<String>,
 }
 
 impl DeviceSpec {
@@ -576,7 +578,15 @@ impl DeviceSpec {
             broker: broker.to_owned(),
             manual_clock_ms: None,
             env: Vec::new(),
+            args: Vec::new(),
         }
+    }
+
+    /// A kitchen screen's station (`--station`).
+    pub fn station(mut self, station: &str) -> DeviceSpec {
+        self.args
+            .extend(["--station".to_owned(), station.to_owned()]);
+        self
     }
 
     /// Runs the device on a manual clock starting at `start_ms`.
@@ -821,6 +831,7 @@ impl Device {
         // Plain text logs, to be read in a failing test's output.
         cmd.env("NO_COLOR", "1");
         cmd.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
+        cmd.args(&self.spec.args);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)

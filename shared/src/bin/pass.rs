@@ -49,6 +49,56 @@ enum Command {
         #[command(subcommand)]
         request: CtlRequest,
     },
+    /// Work a running kitchen screen's tickets, as a cook does (list, start, bump, recall, rush,
+    /// expo bump and force-bump).
+    Kitchen {
+        /// The kitchen screen's control socket (its database path with `.sock`).
+        #[arg(long)]
+        control: PathBuf,
+        #[command(subcommand)]
+        request: KitchenRequest,
+    },
+}
+
+#[derive(Subcommand)]
+enum KitchenRequest {
+    /// The screen's tickets in screen order (page, slot, ticket id, number, timer, items), its
+    /// all-day counts and its median ticket time over the last hour.
+    List {
+        /// `table` for people, `json` for programs.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Tickets bumped in the last 15 minutes (at most 50), newest first.
+    RecallList,
+    /// Start cooking a ticket.
+    Start { ticket: String },
+    /// Bump a ticket (every item done).
+    Bump { ticket: String },
+    /// Bump one item of a ticket, by its line id (see `list --format json`).
+    BumpItem { ticket: String, line: String },
+    /// Bring a bumped ticket back to the screen.
+    Recall { ticket: String },
+    /// Rush a ticket to the front (`--undo` puts it back in line).
+    Rush {
+        ticket: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Expo: bump a whole order (check and course) once every station has bumped its part.
+    ExpoBump {
+        check: String,
+        #[arg(long, default_value_t = 1)]
+        course: u8,
+    },
+    /// Expo: bump an order while a station still holds part of it; the reason is recorded.
+    ForceBump {
+        check: String,
+        #[arg(long, default_value_t = 1)]
+        course: u8,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ctl { control, request } => ctl(&control, request),
+        Command::Kitchen { control, request } => kitchen(&control, request),
         Command::Menu(MenuCommand::Check { file }) => {
             let (_, menu) = read_menu(&file)?;
             println!(
@@ -405,7 +456,6 @@ fn store_set(
 }
 
 fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCode> {
-    use std::io::{BufRead, Write};
     let body = match request {
         CtlRequest::Status => serde_json::json!({"cmd": "status"}),
         CtlRequest::Append { event } => {
@@ -418,20 +468,128 @@ fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCod
         }
         CtlRequest::Stop => serde_json::json!({"cmd": "stop"}),
     };
+    let value = control_request(control, &body)?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(exit_code(&value))
+}
+
+/// Sends one request to a device's control socket and reads its answer.
+fn control_request(
+    control: &std::path::Path,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(control)
         .with_context(|| format!("no device answers on {}", control.display()))?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     writeln!(stream, "{body}")?;
     let mut answer = String::new();
     std::io::BufReader::new(&stream).read_line(&mut answer)?;
-    let value: serde_json::Value =
-        serde_json::from_str(answer.trim()).context("the device's answer is not JSON")?;
-    println!("{}", serde_json::to_string_pretty(&value)?);
-    Ok(if value["ok"] == serde_json::Value::Bool(true) {
+    serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
+}
+
+fn exit_code(answer: &serde_json::Value) -> ExitCode {
+    if answer["ok"] == serde_json::Value::Bool(true) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+fn kitchen(control: &std::path::Path, request: KitchenRequest) -> anyhow::Result<ExitCode> {
+    use serde_json::json;
+    let act = |action: serde_json::Value| json!({"cmd": "kitchen", "op": "act", "action": action});
+    let (body, table) = match request {
+        KitchenRequest::List { format } => {
+            (json!({"cmd": "kitchen", "op": "list"}), format == "table")
+        }
+        KitchenRequest::RecallList => (json!({"cmd": "kitchen", "op": "recall_list"}), false),
+        KitchenRequest::Start { ticket } => {
+            (act(json!({"action": "start", "ticket": ticket})), false)
+        }
+        KitchenRequest::Bump { ticket } => {
+            (act(json!({"action": "bump", "ticket": ticket})), false)
+        }
+        KitchenRequest::BumpItem { ticket, line } => (
+            act(json!({"action": "bump_item", "ticket": ticket, "line": line})),
+            false,
+        ),
+        KitchenRequest::Recall { ticket } => {
+            (act(json!({"action": "recall", "ticket": ticket})), false)
+        }
+        KitchenRequest::Rush { ticket, undo } => (
+            act(json!({"action": "priority", "ticket": ticket, "rush": !undo})),
+            false,
+        ),
+        KitchenRequest::ExpoBump { check, course } => (
+            act(json!({"action": "expo_bump", "check": check, "course": course})),
+            false,
+        ),
+        KitchenRequest::ForceBump {
+            check,
+            course,
+            reason,
+        } => (
+            act(
+                json!({"action": "expo_bump", "check": check, "course": course, "force_reason": reason}),
+            ),
+            false,
+        ),
+    };
+    let answer = control_request(control, &body)?;
+    if table && answer["ok"] == serde_json::Value::Bool(true) {
+        print!("{}", kitchen_table(&answer));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(exit_code(&answer))
+}
+
+/// A kitchen screen's list as a table for people.
+fn kitchen_table(answer: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let _ = writeln!(
+        out,
+        "station {} · {} page(s)",
+        text(&answer["station"]),
+        answer["pages"]
+    );
+    for card in answer["cards"].as_array().into_iter().flatten() {
+        let items: Vec<String> = card["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| text(&l["text"]).trim().to_owned())
+            .collect();
+        let _ = writeln!(
+            out,
+            "p{} #{:<2} {:<24} {:<6} {:<8} {:<28} {}",
+            card["page"],
+            card["slot"],
+            text(&card["key"]),
+            text(&card["number"]),
+            text(&card["place"]),
+            text(&card["status"]),
+            items.join(" | ")
+        );
+    }
+    if let Some(all_day) = answer["all_day"].as_array().filter(|a| !a.is_empty()) {
+        let counts: Vec<String> = all_day
+            .iter()
+            .map(|pair| format!("{} {}", pair[1], text(&pair[0])))
+            .collect();
+        let _ = writeln!(out, "all day: {}", counts.join(", "));
+    }
+    if let Some(ms) = answer["median_last_hour_ms"].as_i64() {
+        let _ = writeln!(
+            out,
+            "median ticket time, last hour: {}",
+            pass_shared::kitchen::board::timer_text(ms)
+        );
+    }
+    out
 }
 
 fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

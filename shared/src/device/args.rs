@@ -36,6 +36,10 @@ pub struct DeviceArgs {
     /// Where to put the control socket (defaults to the database path with `.sock`).
     #[arg(long)]
     pub control: Option<PathBuf>,
+    /// A kitchen screen's station (for example grill, fry, expo); kept in its settings file, so
+    /// later starts may leave it out.
+    #[arg(long)]
+    pub station: Option<String>,
     /// Run on a controlled clock starting at this instant (ms since the epoch), set and
     /// advanced with `pass ctl … clock`: tests and the demo only.
     #[arg(long)]
@@ -66,6 +70,7 @@ impl DeviceArgs {
             broker: parse_broker_url(&broker).map_err(|e| format!("--broker: {e}"))?,
             control,
             manual_clock_ms: self.manual_clock,
+            station: self.station,
         })
     }
 }
@@ -108,6 +113,7 @@ mod tests {
             mqtt_password_file: None,
             control: None,
             manual_clock: None,
+            station: None,
         }
     }
 

@@ -36,6 +36,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::event::DeviceRole;
 use crate::journal::{Journal, JournalOptions};
+use crate::kitchen::actions::KitchenAction;
+use crate::kitchen::settings::KdsSettings;
 use crate::net::protocol::v1::{self, DeviceId, StoreId, Topic};
 use crate::net::replication::{Action, Identity, Qos, Replicator, Tuning};
 use crate::projection::StoreProjections;
@@ -60,6 +62,8 @@ pub struct DeviceConfig {
     pub control: PathBuf,
     /// Start a controlled clock at this instant (ms since the epoch) instead of the system clock.
     pub manual_clock_ms: Option<i64>,
+    /// A kitchen screen's station (`--station`); its settings file may add stations taken over.
+    pub station: Option<String>,
 }
 
 /// A broker user name and password.
@@ -141,6 +145,10 @@ pub(crate) struct Shared {
     pub received_live: AtomicU64,
     /// Peers' envelopes accepted into the journal from pull answers (`sync/…`), this run.
     pub received_by_pull: AtomicU64,
+    /// The clock events are stamped with (and kitchen actions are timed by).
+    pub clock: Arc<dyn Clock>,
+    /// A kitchen screen's settings and where they are kept; `None` for other devices.
+    pub kitchen: Option<Mutex<(KdsSettings, PathBuf)>>,
 }
 
 impl Shared {
@@ -153,78 +161,313 @@ impl Shared {
 
 /// Runs a device until it is told to stop (control socket `stop`, Ctrl-C or SIGTERM).
 pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
-    let fault = control::Fault::from_env()?;
-    if let Some(fault) = fault {
-        tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
-    }
-    let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
-        Some(ms) => {
-            let c = ManualClock::starting_at(ms);
-            (Arc::new(c.clone()), Some(c))
-        }
-        None => (Arc::new(SystemClock), None),
-    };
-    let journal = Arc::new(Journal::open_with(
-        &config.db,
-        JournalOptions::new(clock, config.role, config.name.clone()),
-        vec![Box::new(StoreProjections::new())],
-    )?);
-    let identity = Identity {
-        store: config.store.clone(),
-        device: config.device.clone(),
-        origin: journal.origin().clone(),
-        role: config.role.into(),
-        name: config.name.clone(),
-    };
-    let started = Instant::now();
-    let base_ms = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
-    let replicator = Replicator::new(identity, Tuning::default(), journal.heads()?, base_ms);
-    let (stop, stop_rx) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        journal,
-        replicator: Mutex::new(replicator),
-        connected: Mutex::new(false),
-        refused_publishes: std::sync::atomic::AtomicU64::new(0),
-        manual_clock: manual,
-        started,
-        base_ms,
-        local_changed: Notify::new(),
-        heads_version: watch::channel(0).0,
-        stop,
-        device: config.device.clone(),
-        store: config.store.clone(),
-        fault,
-        appends: AtomicU64::new(0),
-        received_live: AtomicU64::new(0),
-        received_by_pull: AtomicU64::new(0),
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("pass-device")
-        .build()?;
-    runtime.block_on(async move {
-        let (inputs, inputs_rx) = mpsc::channel(4_096);
-        let client = mqtt(&config, &shared, inputs)?;
-        let listener = control::bind(&config.control)?;
-        tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), "device running");
-        let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
-        let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
-        replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx).await;
-        // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
-        let farewell = lock(&shared.replicator).farewell();
-        for action in farewell {
-            if let Action::Publish(out) = action {
-                let _ = client.publish(out.topic, qos(out.qos), out.retain, out.payload).await;
+    Device::open(config)?.serve()
+}
+
+/// Opens a device and serves it on a thread of its own: how an app with a window runs its
+/// device beside the renderer. The handle reads and drives it; [`DeviceHandle::stop`] ends it.
+pub fn spawn(config: DeviceConfig) -> anyhow::Result<DeviceHandle> {
+    let device = Device::open(config)?;
+    let handle = device.handle();
+    std::thread::Builder::new()
+        .name("pass-device".into())
+        .spawn(move || {
+            if let Err(e) = device.serve() {
+                tracing::error!(error = %format!("{e:#}"), "the device stopped");
             }
+        })?;
+    Ok(handle)
+}
+
+/// A device opened (journal, identity, replication state) but not yet serving.
+pub struct Device {
+    config: DeviceConfig,
+    shared: Arc<Shared>,
+}
+
+impl Device {
+    /// Opens the device's database and settings; nothing is on the network yet.
+    pub fn open(config: DeviceConfig) -> anyhow::Result<Device> {
+        let fault = control::Fault::from_env()?;
+        if let Some(fault) = fault {
+            tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
         }
-        let _ = client.disconnect().await;
-        control_task.abort();
-        signals.abort();
-        let _ = std::fs::remove_file(&config.control);
-        anyhow::Ok(())
-    })?;
-    Ok(())
+        let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
+            Some(ms) => {
+                let c = ManualClock::starting_at(ms);
+                (Arc::new(c.clone()), Some(c))
+            }
+            None => (Arc::new(SystemClock), None),
+        };
+        let kitchen = match config.role {
+            DeviceRole::KitchenScreen => Some(Mutex::new(kitchen_settings(&config)?)),
+            _ => None,
+        };
+        let journal = Arc::new(Journal::open_with(
+            &config.db,
+            JournalOptions::new(Arc::clone(&clock), config.role, config.name.clone()),
+            vec![Box::new(StoreProjections::new())],
+        )?);
+        let identity = Identity {
+            store: config.store.clone(),
+            device: config.device.clone(),
+            origin: journal.origin().clone(),
+            role: config.role.into(),
+            name: config.name.clone(),
+        };
+        let started = Instant::now();
+        let base_ms = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
+        let replicator = Replicator::new(identity, Tuning::default(), journal.heads()?, base_ms);
+        let shared = Arc::new(Shared {
+            journal,
+            replicator: Mutex::new(replicator),
+            connected: Mutex::new(false),
+            refused_publishes: std::sync::atomic::AtomicU64::new(0),
+            manual_clock: manual,
+            started,
+            base_ms,
+            local_changed: Notify::new(),
+            heads_version: watch::channel(0).0,
+            stop: watch::channel(false).0,
+            device: config.device.clone(),
+            store: config.store.clone(),
+            fault,
+            appends: AtomicU64::new(0),
+            received_live: AtomicU64::new(0),
+            received_by_pull: AtomicU64::new(0),
+            clock,
+            kitchen,
+        });
+        Ok(Device { config, shared })
+    }
+
+    /// A handle for reading and driving the device while it serves.
+    pub fn handle(&self) -> DeviceHandle {
+        DeviceHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Serves the device (MQTT, replication, control socket) until it is told to stop.
+    pub fn serve(self) -> anyhow::Result<()> {
+        let Device { config, shared } = self;
+        let stop_rx = shared.stop.subscribe();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("pass-device")
+            .build()?;
+        runtime.block_on(async move {
+            let (inputs, inputs_rx) = mpsc::channel(4_096);
+            let client = mqtt(&config, &shared, inputs)?;
+            let listener = control::bind(&config.control)?;
+            tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), "device running");
+            let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
+            let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
+            let kitchen_task = tokio::spawn(kitchen_duty(Arc::clone(&shared)));
+            replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx).await;
+            // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
+            let farewell = lock(&shared.replicator).farewell();
+            for action in farewell {
+                if let Action::Publish(out) = action {
+                    let _ = client.publish(out.topic, qos(out.qos), out.retain, out.payload).await;
+                }
+            }
+            let _ = client.disconnect().await;
+            control_task.abort();
+            signals.abort();
+            kitchen_task.abort();
+            let _ = std::fs::remove_file(&config.control);
+            anyhow::Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// A kitchen screen's settings: its file beside the database, with `--station` (when given)
+/// deciding the station; written back when the station changed or there was no file.
+fn kitchen_settings(config: &DeviceConfig) -> anyhow::Result<(KdsSettings, PathBuf)> {
+    let path = KdsSettings::path_for(&config.db);
+    let loaded = KdsSettings::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let settings = match (loaded, &config.station) {
+        (Some(s), Some(station)) if &s.station == station => s,
+        (Some(mut s), Some(station)) => {
+            s.station = station.clone();
+            s.taken_over.retain(|t| t != station);
+            s.save(&path).map_err(|e| anyhow::anyhow!(e))?;
+            s
+        }
+        (Some(s), None) => s,
+        (None, station) => {
+            let s = KdsSettings::new(station.as_deref().unwrap_or(crate::kitchen::EXPO));
+            s.save(&path).map_err(|e| anyhow::anyhow!(e))?;
+            s
+        }
+    };
+    Ok((settings, path))
+}
+
+/// A kitchen screen's standing duty: whenever the journal changes, write "ticket shown" for
+/// each fired ticket of its stations that no screen has shown yet (its timer starts there).
+async fn kitchen_duty(shared: Arc<Shared>) {
+    if shared.kitchen.is_none() {
+        return;
+    }
+    let mut changes = shared.heads_version.subscribe();
+    loop {
+        changes.borrow_and_update();
+        let handle = DeviceHandle {
+            shared: Arc::clone(&shared),
+        };
+        match tokio::task::spawn_blocking(move || handle.show_new_tickets()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(tickets = n, "tickets shown"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot mark tickets shown"),
+            Err(e) => tracing::error!(error = %e, "kitchen duty stopped"),
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// How a device's link to its store looks now: what its screen's status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// No peer heard since this wall-clock instant (ms since the epoch); `None` while some peer
+    /// is heard (or none was ever expected).
+    pub cut_off_since_ms: Option<u64>,
+    /// Own events no peer has confirmed holding yet.
+    pub unconfirmed: u64,
+    /// Peers heard recently, by device id.
+    pub peers: Vec<String>,
+}
+
+/// Reads and drives a running device from the same process (the app with a window).
+#[derive(Clone)]
+pub struct DeviceHandle {
+    shared: Arc<Shared>,
+}
+
+impl DeviceHandle {
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.shared.journal
+    }
+
+    /// Now, on the device's clock (the one its events are stamped with).
+    pub fn now_ms(&self) -> i64 {
+        self.shared.clock.wall_ms()
+    }
+
+    /// The controlled clock, when the device runs on one (tests and the demo).
+    pub fn manual_clock(&self) -> Option<&ManualClock> {
+        self.shared.manual_clock.as_ref()
+    }
+
+    /// Changes whenever the journal's heads may have changed: a cue to read the projections again.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.heads_version.subscribe()
+    }
+
+    pub fn link(&self) -> Link {
+        let now = self.shared.mono_ms();
+        let r = lock(&self.shared.replicator);
+        Link {
+            connected: *lock(&self.shared.connected),
+            cut_off_since_ms: r.cut_off_since(now),
+            unconfirmed: r.unconfirmed(),
+            peers: r
+                .peers(now)
+                .into_iter()
+                .filter(|p| p.present)
+                .map(|p| p.device.to_string())
+                .collect(),
+        }
+    }
+
+    /// Appends `event` (committed before this returns) and lets replication publish it.
+    pub fn append(
+        &self,
+        event: &crate::event::Event,
+    ) -> Result<crate::journal::Committed, crate::journal::JournalError> {
+        let committed = self.shared.journal.append(event)?;
+        self.note_journal_changed();
+        Ok(committed)
+    }
+
+    /// Tells replication and the screen that the journal was written to directly (through
+    /// [`DeviceHandle::journal`]): replication publishes, the screen reads again.
+    pub fn note_journal_changed(&self) {
+        self.shared.local_changed.notify_one();
+        self.shared.heads_version.send_modify(|v| *v += 1);
+    }
+
+    /// A kitchen screen's settings (`None` for other devices).
+    pub fn kitchen_settings(&self) -> Option<KdsSettings> {
+        self.shared.kitchen.as_ref().map(|k| lock(k).0.clone())
+    }
+
+    /// Replaces a kitchen screen's settings: checked, saved to its file, then in force.
+    pub fn set_kitchen_settings(&self, settings: KdsSettings) -> Result<(), String> {
+        let kitchen = self
+            .shared
+            .kitchen
+            .as_ref()
+            .ok_or("only a kitchen screen has kitchen settings")?;
+        let mut guard = lock(kitchen);
+        settings.save(&guard.1)?;
+        guard.0 = settings;
+        drop(guard);
+        // Tickets of a station just taken over may need showing.
+        self.shared.heads_version.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    /// Carries out a cook's action at the device's now: checked against the ticket rules, then
+    /// committed. Returns the event's sequence number.
+    pub fn act(&self, action: &KitchenAction) -> Result<u64, String> {
+        let now = self.now_ms();
+        let event = self
+            .shared
+            .journal
+            .read(|db| Ok(crate::kitchen::actions::plan(db, action, now)))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        self.append(&event)
+            .map(|c| c.seq)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Writes "ticket shown" for this kitchen screen's new tickets; returns how many.
+    pub fn show_new_tickets(&self) -> Result<usize, String> {
+        let Some(settings) = self.kitchen_settings() else {
+            return Ok(0);
+        };
+        let now = self.now_ms();
+        let events = self
+            .shared
+            .journal
+            .read(|db| {
+                Ok(crate::kitchen::actions::shown_events(
+                    db,
+                    &settings.stations(),
+                    now,
+                ))
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        for event in &events {
+            self.append(event).map_err(|e| e.to_string())?;
+        }
+        Ok(events.len())
+    }
+
+    /// Asks the device to stop (it says goodbye to its peers first).
+    pub fn stop(&self) {
+        let _ = self.shared.stop.send(true);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
