@@ -320,13 +320,16 @@ struct Watcher {
 impl Watcher {
     fn start(port: u16, auth: &[String], topic: &str) -> Watcher {
         let out = tempfile::NamedTempFile::new().expect("create the watcher's output file");
+        // One open file for both streams, so neither writes over the other.
+        let file = out.reopen().expect("reopen the output file");
+        let err = file.try_clone().expect("clone the output file handle");
         let child = Command::new(mosquitto_client("mosquitto_sub", "PASS_MOSQUITTO_SUB"))
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "mqttv5"])
             .args(["-q", "1", "-v", "-t", topic])
             .args(auth)
             .stdin(Stdio::null())
-            .stdout(out.reopen().expect("reopen the output file"))
-            .stderr(out.reopen().expect("reopen the output file"))
+            .stdout(file)
+            .stderr(err)
             .spawn()
             .expect("run mosquitto_sub");
         Watcher { child, out }
