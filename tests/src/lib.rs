@@ -253,7 +253,7 @@ enum StartFailure {
 /// Mosquitto drops to the `mosquitto` user). Its log goes to files beside the configuration and
 /// is printed when a test fails. Dropping it kills it.
 pub struct Mosquitto {
-    port: u16,
+    ports: Vec<u16>,
     dir: TempDir,
     config: PathBuf,
     child: Option<Child>,
@@ -271,37 +271,65 @@ impl Mosquitto {
     /// `files` (name, content) written beside it; `@DIR@` in either stands for that directory
     /// (e.g. `acl_file @DIR@/acl`).
     pub fn start_with(extra: &str, files: &[(&str, &str)]) -> Mosquitto {
+        let template =
+            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
+        Mosquitto::start_in(Mosquitto::new_dir(), 1, |dir, ports| {
+            let dir_text = dir.display().to_string();
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, content.replace("@DIR@", &dir_text))
+                    .expect("write a broker file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod 0644 a broker file");
+            }
+            let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
+            render_test_config(&template, ports[0])
+        })
+    }
+
+    /// A fresh temporary directory for a broker (mode 0755: Mosquitto started as root drops to
+    /// the `mosquitto` user, which must still reach its files), to prepare before
+    /// [`Mosquitto::start_in`].
+    pub fn new_dir() -> TempDir {
         let dir = tempfile::Builder::new()
             .prefix("pass-mosquitto-")
             .tempdir()
             .expect("create a temporary directory for the broker");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod 0755 the broker directory");
-        let dir_text = dir.path().display().to_string();
-        let template =
-            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
-        let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
-        for (name, content) in files {
-            let path = dir.path().join(name);
-            std::fs::write(&path, content.replace("@DIR@", &dir_text))
-                .expect("write a broker file");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-                .expect("chmod 0644 a broker file");
-        }
+        dir
+    }
+
+    /// Starts a broker in `dir` (from [`Mosquitto::new_dir`]) on `count` free loopback ports,
+    /// with the configuration `render(dir, ports)` returns (written to `dir/mosquitto.conf`,
+    /// 0644), and waits (bounded) until it logs that it runs and accepts connections on every
+    /// port. The configuration must listen on those ports of 127.0.0.1 and nowhere else; a port
+    /// taken before Mosquitto binds it makes it exit, and fresh ports are tried. Panics, with the
+    /// broker's log, if it cannot start.
+    pub fn start_in(
+        dir: TempDir,
+        count: usize,
+        render: impl Fn(&Path, &[u16]) -> String,
+    ) -> Mosquitto {
+        assert!(count >= 1, "a broker listens on at least one port");
         let config = dir.path().join("mosquitto.conf");
         let mut broker = Mosquitto {
-            port: 0,
+            ports: Vec::new(),
             dir,
             config,
             child: None,
             starts: 0,
         };
-        // The port is free when chosen; another process may take it before Mosquitto binds it.
-        // Then Mosquitto exits at once, and another port is tried.
         for _ in 0..10 {
-            broker.port = free_loopback_port();
-            std::fs::write(&broker.config, render_test_config(&template, broker.port))
-                .expect("write the broker configuration");
+            broker.ports.clear();
+            while broker.ports.len() < count {
+                let port = free_loopback_port();
+                if !broker.ports.contains(&port) {
+                    broker.ports.push(port);
+                }
+            }
+            let text = render(broker.dir.path(), &broker.ports);
+            std::fs::write(&broker.config, text).expect("write the broker configuration");
             std::fs::set_permissions(&broker.config, std::fs::Permissions::from_mode(0o644))
                 .expect("chmod 0644 the broker configuration");
             match broker.spawn_and_wait() {
@@ -311,19 +339,40 @@ impl Mosquitto {
             }
         }
         panic!(
-            "mosquitto did not come up on a loopback port:\n{}",
+            "mosquitto did not come up on loopback ports:\n{}",
             broker.log()
         );
     }
 
-    /// The port it listens on (127.0.0.1 only).
+    /// The port it listens on (127.0.0.1 only); the first of [`Mosquitto::ports`].
     pub fn port(&self) -> u16 {
-        self.port
+        self.ports[0]
+    }
+
+    /// Every port it listens on, in the order its configuration was given them.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Its directory: the configuration, its logs and whatever the test put there.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Asks the broker to reload its configuration (SIGHUP): Mosquitto reads its password file
+    /// and ACL again, disconnecting clients they no longer admit.
+    pub fn reload(&self) {
+        let pid = self.child.as_ref().expect("the broker runs").id();
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP {pid} failed");
     }
 
     /// `mqtt://127.0.0.1:<port>`, what a device's `--broker` takes.
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("mqtt://127.0.0.1:{}", self.port())
     }
 
     /// Whether the broker process is alive.
@@ -356,7 +405,7 @@ impl Mosquitto {
                 }
                 Err(_) => panic!(
                     "mosquitto did not come back on port {}:\n{}",
-                    self.port,
+                    self.port(),
                     self.log()
                 ),
             }
@@ -374,7 +423,7 @@ impl Mosquitto {
         let file = tempfile::NamedTempFile::new().expect("create a payload file");
         std::fs::write(file.path(), payload).expect("write the payload file");
         let out = Command::new(mosquitto_pub_binary())
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
             .args(["-q", "1", "-t", topic, "-f"])
             .arg(file.path())
             .stdin(Stdio::null())
@@ -410,7 +459,7 @@ impl Mosquitto {
             // "running" is logged once every listener is open; the connection proves it is ours
             // and reachable.
             let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if logged.contains(" running") && port_accepts(self.port) {
+            if logged.contains(" running") && self.ports.iter().all(|&p| port_accepts(p)) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -428,7 +477,7 @@ impl Drop for Mosquitto {
         if std::thread::panicking() {
             eprintln!(
                 "===== mosquitto on port {} (last lines) =====\n{}",
-                self.port,
+                self.port(),
                 tail(&self.log(), 40)
             );
         }
@@ -550,7 +599,7 @@ impl Role {
 }
 
 /// How to start a device: `pass device run --db … --store … --device … --role … --broker …
-/// --control … [--manual-clock …]`.
+/// --control … [--manual-clock …] [--mqtt-user … --mqtt-password-file …]`.
 #[derive(Debug, Clone)]
 pub struct DeviceSpec {
     pub id: String,
@@ -558,6 +607,9 @@ pub struct DeviceSpec {
     pub store: String,
     pub broker: String,
     pub manual_clock_ms: Option<i64>,
+    /// The broker user and the file holding its password (`--mqtt-user`,
+    /// `--mqtt-password-file`), for a broker that asks for them.
+    pub credentials: Option<(String, PathBuf)>,
     /// Extra environment for the process (fault hooks, `PASS_LOG`).
     pub env: Vec<(String, String)>,
     /// Extra command-line arguments (e.g. `--station grill`).
@@ -577,6 +629,7 @@ impl DeviceSpec {
             store: TEST_STORE.to_owned(),
             broker: broker.to_owned(),
             manual_clock_ms: None,
+            credentials: None,
             env: Vec::new(),
             args: Vec::new(),
         }
@@ -586,6 +639,12 @@ impl DeviceSpec {
     pub fn station(mut self, station: &str) -> DeviceSpec {
         self.args
             .extend(["--station".to_owned(), station.to_owned()]);
+        self
+    }
+
+    /// Gives the broker the user `user` with the password in `password_file`.
+    pub fn credentials(mut self, user: &str, password_file: &Path) -> DeviceSpec {
+        self.credentials = Some((user.to_owned(), password_file.to_owned()));
         self
     }
 
@@ -824,6 +883,11 @@ impl Device {
             .arg(&self.control_path);
         if let Some(ms) = self.spec.manual_clock_ms {
             cmd.args(["--manual-clock", &ms.to_string()]);
+        }
+        if let Some((user, password_file)) = &self.spec.credentials {
+            cmd.args(["--mqtt-user", user])
+                .arg("--mqtt-password-file")
+                .arg(password_file);
         }
         if std::env::var_os("PASS_LOG").is_none() {
             cmd.env("PASS_LOG", "info");

@@ -13,7 +13,9 @@ use pass_shared::domain::menu::Menu;
 use pass_shared::domain::staff;
 use pass_shared::event::DeviceRole;
 use pass_shared::event::Event;
-use pass_shared::journal::{Journal, JournalOptions, verify};
+use pass_shared::journal::{Journal, JournalOptions, Origin, verify};
+use pass_shared::net::mosquitto::{AclEntry, IntegrationName};
+use pass_shared::net::protocol::v1::{DeviceId, StoreId};
 use pass_shared::projection::{self, StoreProjections};
 
 #[derive(Parser)]
@@ -41,6 +43,9 @@ enum Command {
     /// Run a device without a screen (what kitchen screens and terminals run underneath).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// A store's Mosquitto (broker-config/): the ACL entry of each broker user.
+    #[command(subcommand)]
+    Mosquitto(MosquittoCommand),
     /// Talk to a running device through its control socket.
     Ctl {
         /// The device's control socket.
@@ -110,6 +115,33 @@ enum DeviceCommand {
         role: Role,
         #[command(flatten)]
         device: pass_shared::device::DeviceArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum MosquittoCommand {
+    /// Print a device's ACL entry: user = the device id; it reads every topic of its store and
+    /// writes only its own, its events under its journal's origin only.
+    DeviceAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        device: String,
+        /// The device's journal origin (16 hex digits), as `pass journal init` prints it and
+        /// `pass ctl … status` shows it.
+        #[arg(long)]
+        origin: String,
+        /// This device ingests the integrations' orders and writes the replies.
+        #[arg(long)]
+        answers_inbox: bool,
+    },
+    /// Print an integration's ACL entry: user `integration-<name>`; it writes orders into the
+    /// store's inbox and reads the replies.
+    IntegrationAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -301,6 +333,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ctl { control, request } => ctl(&control, request),
         Command::Kitchen { control, request } => kitchen(&control, request),
+        Command::Mosquitto(command) => {
+            print!("{}", mosquitto_acl(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Menu(MenuCommand::Check { file }) => {
             let (_, menu) = read_menu(&file)?;
             println!(
@@ -321,6 +357,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The ACL entry a `pass mosquitto …` command asks for; the error names the option at fault.
+fn mosquitto_acl(command: MosquittoCommand) -> anyhow::Result<AclEntry> {
+    let store_id = |store: String| StoreId::try_from(store).context("--store");
+    Ok(match command {
+        MosquittoCommand::DeviceAcl {
+            store,
+            device,
+            origin,
+            answers_inbox,
+        } => AclEntry::device(
+            &store_id(store)?,
+            &DeviceId::try_from(device).context("--device")?,
+            &Origin::try_from(origin).context("--origin")?,
+            answers_inbox,
+        ),
+        MosquittoCommand::IntegrationAcl { store, name } => AclEntry::integration(
+            &store_id(store)?,
+            &IntegrationName::try_from(name).context("--name")?,
+        ),
+    })
 }
 
 /// Largest menu file read.

@@ -1,2 +1,3 @@
+pub mod mosquitto;
 pub mod protocol;
 pub mod replication;
