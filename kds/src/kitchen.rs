@@ -394,6 +394,7 @@ pub(crate) mod tests {
             control: dir.path().join(format!("{station}.sock")),
             manual_clock_ms: Some(START_MS),
             station: Some(station.to_owned()),
+            inbox: false,
         })
         .expect("device opens")
         .handle();

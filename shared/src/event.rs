@@ -113,6 +113,24 @@ pub enum SettingRecord {
     OfflineCardCap(Money),
 }
 
+/// An order that came in through the integration inbox from an online-ordering or delivery
+/// system (see `net::inbox`): who sent it, under which id, for whom and for when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrderRecord {
+    /// The sending system's id in the store (the `<source>` of its inbox topic).
+    pub source: String,
+    /// The sending system's own id for the order; (source, order id) is unique in the store.
+    pub order_id: String,
+    /// The guest's name, as the kitchen and the pass call it out.
+    pub customer: String,
+    /// When the guest wants it (ms since the epoch); `None` for as soon as possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_ms: Option<i64>,
+    /// A note for the whole order ("ring the bell"); empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
 /// Every event kind this build understands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -157,6 +175,10 @@ pub enum Event {
         guests: u32,
         seats: u32,
         server: String,
+        /// Set when the order came in through the integration inbox. Left out of the body
+        /// otherwise, so checks opened on a terminal are written as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external: Option<ExternalOrderRecord>,
     },
     LinesAdded {
         check: String,

@@ -44,6 +44,10 @@ pub struct DeviceArgs {
     /// advanced with `pass ctl … clock`: tests and the demo only.
     #[arg(long)]
     pub manual_clock: Option<i64>,
+    /// Ingest the store's integration inbox: take orders from online-ordering and delivery
+    /// systems and answer them. Exactly one device of a store does.
+    #[arg(long)]
+    pub inbox: bool,
 }
 
 impl DeviceArgs {
@@ -71,6 +75,7 @@ impl DeviceArgs {
             control,
             manual_clock_ms: self.manual_clock,
             station: self.station,
+            inbox: self.inbox,
         })
     }
 }
@@ -114,6 +119,7 @@ mod tests {
             control: None,
             manual_clock: None,
             station: None,
+            inbox: false,
         }
     }
 

@@ -1,6 +1,6 @@
 //! A running device: its journal, replication over MQTT, and a local control socket.
 //!
-//! One process owns the device's database. The tokio runtime runs three tasks that talk over
+//! One process owns the device's database. The tokio runtime runs these tasks that talk over
 //! channels, so that nothing waits on anything it also has to drive:
 //!
 //! - the **MQTT task** owns rumqttc's event loop (MQTT 5, so a publish the broker refuses comes
@@ -10,6 +10,8 @@
 //! - the **replication task** owns the [`Replicator`] state machine and carries out its actions
 //!   in order: publish, apply to the journal (on a blocking thread: the journal commits before it
 //!   answers), note a peer's head of this device's own origin;
+//! - the **inbox task**, on the one device that ingests the store's integration inbox
+//!   (`--inbox`), takes orders from outside systems and answers them (see [`crate::net::inbox`]);
 //! - the **control task** serves the control socket (one JSON object per line), which is how
 //!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop.
 //!
@@ -19,6 +21,7 @@
 
 mod args;
 mod control;
+mod inbox;
 
 pub use args::DeviceArgs;
 
@@ -64,6 +67,9 @@ pub struct DeviceConfig {
     pub manual_clock_ms: Option<i64>,
     /// A kitchen screen's station (`--station`); its settings file may add stations taken over.
     pub station: Option<String>,
+    /// This device ingests the store's integration inbox (orders from online-ordering and
+    /// delivery systems): exactly one device of a store does.
+    pub inbox: bool,
 }
 
 /// A broker user name and password.
@@ -260,12 +266,15 @@ impl Device {
         runtime.block_on(async move {
             let (inputs, inputs_rx) = mpsc::channel(4_096);
             let client = mqtt(&config, &shared, inputs)?;
+            let inbox = config
+                .inbox
+                .then(|| inbox::Handle::start(&shared, client.clone()));
             let listener = control::bind(&config.control)?;
             tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), "device running");
             let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
             let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
             let kitchen_task = tokio::spawn(kitchen_duty(Arc::clone(&shared)));
-            replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx).await;
+            replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx, inbox).await;
             // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
             let farewell = lock(&shared.replicator).farewell();
             for action in farewell {
@@ -630,6 +639,7 @@ async fn replicate(
     client: AsyncClient,
     mut inputs: mpsc::Receiver<Input>,
     mut stop: watch::Receiver<bool>,
+    inbox: Option<inbox::Handle>,
 ) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -641,7 +651,19 @@ async fn replicate(
             input = inputs.recv() => match input {
                 None => return,
                 Some(Input::Connected) => {
+                    if let Some(inbox) = &inbox {
+                        inbox.on_connected(&client);
+                    }
                     (None, lock(&shared.replicator).on_connected(shared.mono_ms()))
+                }
+                // Orders for the integration inbox are not replication's.
+                Some(Input::Message { topic, payload, .. })
+                    if inbox.as_ref().is_some_and(|i| i.wants(&topic)) =>
+                {
+                    if let Some(inbox) = &inbox {
+                        inbox.divert(topic, payload);
+                    }
+                    (None, Vec::new())
                 }
                 Some(Input::Message { topic, payload, retained }) => {
                     let journal = Arc::clone(&shared.journal);

@@ -1,3 +1,4 @@
+pub mod inbox;
 pub mod mosquitto;
 pub mod protocol;
 pub mod replication;

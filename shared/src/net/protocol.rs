@@ -20,6 +20,10 @@
 //! | `hb/<device>` | the device | 0 | no | `heartbeat`: every second |
 //! | `gone/<device>` | the broker (last will) or the device on a clean stop | 1 | no | `gone` |
 //!
+//! The integration inbox adds two topics for outside systems (online ordering, delivery), read
+//! and answered by the one device that ingests orders: `inbox/orders/<source>` and
+//! `inbox/replies/<source>` ([`v1::inbox`]).
+//!
 //! Presence is carried by heartbeats, not by a retained state: a retained "online" flag would
 //! outlive a device whose broker died with it, while a heartbeat that stops is unambiguous. The
 //! last will on `gone/<device>` only lets peers stop asking a device that dropped its connection
@@ -199,6 +203,8 @@ pub mod v1 {
         /// device id and gets a new origin.
         DeviceId
     );
+
+    pub mod inbox;
 
     /// What a device is, as the wire says it. A role added later reads as `Unknown`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
