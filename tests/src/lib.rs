@@ -240,6 +240,13 @@ pub fn mosquitto_pub_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("mosquitto_pub"))
 }
 
+/// The `mosquitto_sub` client: `$PASS_MOSQUITTO_SUB`, else `mosquitto_sub` on the `PATH`.
+pub fn mosquitto_sub_binary() -> PathBuf {
+    std::env::var_os("PASS_MOSQUITTO_SUB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("mosquitto_sub"))
+}
+
 /// Why a broker start did not come up.
 enum StartFailure {
     /// The process exited (its port was taken between choosing it and binding it, most likely).
@@ -437,6 +444,48 @@ impl Mosquitto {
         (out.status.success(), text)
     }
 
+    /// Subscribes to `filter` with `mosquitto_sub` at QoS 1, as an outside client would, and
+    /// returns once the subscription is live: it publishes a probe on `probe_topic` (which
+    /// `filter` must match) until the probe comes back, then forgets it.
+    pub fn subscribe(&self, filter: &str, probe_topic: &str) -> Subscription {
+        let mut child = Command::new(mosquitto_sub_binary())
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
+            .args(["-q", "1", "-v", "-t", filter])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run mosquitto_sub");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // `-v`: the topic, a space, the payload (one line: our payloads are JSON).
+                let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                sink.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((topic.to_owned(), payload.to_owned()));
+            }
+        });
+        let subscription = Subscription { child, received };
+        let probe = format!("probe-{}", std::process::id());
+        let live = wait_until(PATIENCE, || {
+            let _ = self.publish(probe_topic, probe.as_bytes());
+            let seen = || {
+                subscription
+                    .messages()
+                    .iter()
+                    .any(|(t, p)| t == probe_topic && *p == probe)
+            };
+            wait_until(Duration::from_millis(500), seen)
+        });
+        assert!(live, "mosquitto_sub on {filter} never received its probe");
+        subscription.clear();
+        subscription
+    }
+
     fn spawn_and_wait(&mut self) -> Result<(), StartFailure> {
         self.starts += 1;
         let (log_path, out, err) = open_log(self.dir.path(), "mosquitto", self.starts);
@@ -481,6 +530,37 @@ impl Drop for Mosquitto {
                 tail(&self.log(), 40)
             );
         }
+    }
+}
+
+/// A `mosquitto_sub` of a test's own ([`Mosquitto::subscribe`]): everything it received, in
+/// order, as (topic, payload). Dropping it stops it.
+pub struct Subscription {
+    child: Child,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Subscription {
+    /// Every message received so far, in order: (topic, payload).
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Forgets what was received so far.
+    pub fn clear(&self) {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        kill_child(&mut self.child);
     }
 }
 
@@ -599,7 +679,7 @@ impl Role {
 }
 
 /// How to start a device: `pass device run --db … --store … --device … --role … --broker …
-/// --control … [--manual-clock …] [--mqtt-user … --mqtt-password-file …]`.
+/// --control … [--manual-clock …] [--mqtt-user … --mqtt-password-file …] [extra options]`.
 #[derive(Debug, Clone)]
 pub struct DeviceSpec {
     pub id: String,
@@ -612,7 +692,7 @@ pub struct DeviceSpec {
     pub credentials: Option<(String, PathBuf)>,
     /// Extra environment for the process (fault hooks, `PASS_LOG`).
     pub env: Vec<(String, String)>,
-    /// Extra command-line arguments (e.g. `--station grill`).
+    /// Extra command-line arguments (e.g. `--station grill`, `--inbox`).
     pub args: Vec<String>,
 }
 
@@ -661,6 +741,12 @@ impl DeviceSpec {
 
     pub fn env(mut self, key: &str, value: &str) -> DeviceSpec {
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a command-line option (e.g. `--inbox`).
+    pub fn arg(mut self, arg: &str) -> DeviceSpec {
+        self.args.push(arg.to_owned());
         self
     }
 }
@@ -1436,6 +1522,30 @@ mod tests {
             broker.log()
         );
         assert!(port_accepts(broker.port()), "the broker keeps running");
+    }
+
+    #[test]
+    fn a_subscription_is_live_when_it_returns_and_keeps_what_follows_in_order() {
+        let broker = Mosquitto::start();
+        let sub = broker.subscribe("pass/v1/test-store/probe/#", "pass/v1/test-store/probe/x");
+        assert!(sub.messages().is_empty(), "the probe is forgotten");
+        for n in 0..3 {
+            let (ok, out) = broker.publish(
+                "pass/v1/test-store/probe/y",
+                format!("{{\"n\":{n}}}").as_bytes(),
+            );
+            assert!(ok, "{out}");
+        }
+        assert!(wait_until(PATIENCE, || sub.messages().len() >= 3));
+        assert_eq!(
+            sub.messages(),
+            (0..3)
+                .map(|n| (
+                    "pass/v1/test-store/probe/y".to_owned(),
+                    format!("{{\"n\":{n}}}")
+                ))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
