@@ -422,18 +422,19 @@ fn a_devices_credentials_cannot_publish_into_another_devices_topics() {
     // refused by the broker with a reason code.
     let mut forbidden = own_topics("expo", EXPO_ORIGIN, "grill");
     forbidden.extend([
-        format!("{p}/inbox/orders"),
-        format!("{p}/inbox/replies/order-1"),
+        format!("{p}/inbox/orders/web-shop"),
+        format!("{p}/inbox/replies/web-shop"),
         "pass/v1/other-store/hb/grill".to_owned(),
     ]);
     for (n, topic) in forbidden.iter().enumerate() {
         refused(lan, &grill, topic, &format!("forged-{n}"));
     }
-    // The integration may send orders, nothing else.
+    // The integration may send its orders, nothing else (not another integration's).
     for (n, topic) in [
         format!("{p}/ev/{GRILL_ORIGIN}"),
         format!("{p}/have/web-shop"),
-        format!("{p}/inbox/replies/order-1"),
+        format!("{p}/inbox/replies/web-shop"),
+        format!("{p}/inbox/orders/other-shop"),
     ]
     .iter()
     .enumerate()
@@ -444,9 +445,9 @@ fn a_devices_credentials_cannot_publish_into_another_devices_topics() {
     // Then the grill's own topics and the integration's order topic: accepted and delivered,
     // after every refused publish.
     let mut allowed = own_topics("grill", GRILL_ORIGIN, "expo");
-    allowed.push(format!("{p}/inbox/orders"));
+    allowed.push(format!("{p}/inbox/orders/web-shop"));
     for (n, topic) in allowed.iter().enumerate() {
-        let auth = if topic.ends_with("inbox/orders") {
+        let auth = if topic.ends_with("inbox/orders/web-shop") {
             &shop
         } else {
             &grill

@@ -5,8 +5,9 @@
 //! Mosquitto, every device is a broker user of its own, named by its device id, and its entry
 //! lets it read everything of its store and write only the topics that name itself, as
 //! [`v1::publish_patterns`] lists them. An integration (an online-ordering or delivery system) is
-//! the user `integration-<name>`: it writes orders into the store's inbox and reads the replies,
-//! nothing else.
+//! the user `integration-<name>`, and `<name>` is its source id in the store's inbox: it writes
+//! its orders on `inbox/orders/<name>` and reads its answers on `inbox/replies/<name>`, nothing
+//! else, so no integration sees another's orders or answers (see [`v1::inbox`]).
 //!
 //! A device's events topic names its journal origin exactly (`ev/9f2c0a11b3d4e5f6`), not
 //! `ev/+`. Signatures already keep a device from forging another's events, so this is a second
@@ -23,6 +24,7 @@
 use std::fmt;
 
 use crate::journal::Origin;
+use crate::net::protocol::v1::inbox::{InboxTopic, SourceId, ingest_publish_patterns};
 use crate::net::protocol::v1::{self, DeviceId, StoreId};
 
 /// Every topic of a store (`pass/v1/<store>/#`): what a device reads.
@@ -30,20 +32,10 @@ pub fn store_topics(store: &StoreId) -> String {
     format!("pass/v{}/{store}/#", v1::VERSION)
 }
 
-/// Where an integration publishes orders for the store.
-pub fn inbox_orders_topic(store: &StoreId) -> String {
-    format!("pass/v{}/{store}/inbox/orders", v1::VERSION)
-}
-
-/// Where the store answers integrations' orders (every reply topic, with `#`).
-pub fn inbox_replies_topics(store: &StoreId) -> String {
-    format!("pass/v{}/{store}/inbox/replies/#", v1::VERSION)
-}
-
-/// The name of an integration: 1 to 32 characters of `a-z`, `0-9` and `-`. Its broker user is
-/// `integration-<name>`.
+/// The name of an integration: its source id in the store's inbox, 1 to 32 characters of `a-z`,
+/// `0-9` and `-`. Its broker user is `integration-<name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntegrationName(String);
+pub struct IntegrationName(SourceId);
 
 /// Why a name or id given for an ACL entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,15 +45,9 @@ pub struct BadIntegrationName(String);
 impl TryFrom<String> for IntegrationName {
     type Error = BadIntegrationName;
     fn try_from(s: String) -> Result<IntegrationName, BadIntegrationName> {
-        let ok = !s.is_empty()
-            && s.len() <= v1::MAX_ID_CHARS
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
-            Ok(IntegrationName(s))
-        } else {
-            Err(BadIntegrationName(s))
-        }
+        SourceId::try_from(s.clone())
+            .map(IntegrationName)
+            .map_err(|_| BadIntegrationName(s))
     }
 }
 
@@ -77,6 +63,11 @@ impl IntegrationName {
     pub fn user(&self) -> String {
         format!("integration-{}", self.0)
     }
+
+    /// The integration's source id in the store's inbox.
+    pub fn source(&self) -> &SourceId {
+        &self.0
+    }
 }
 
 /// One user's block of a Mosquitto `acl_file`: the user line, then what it may read and write.
@@ -90,8 +81,8 @@ pub struct AclEntry {
 
 impl AclEntry {
     /// A device's entry: user = its device id; reads every topic of its store; writes its own
-    /// topics, its events under `origin` only. `answers_inbox` adds the integration reply topics,
-    /// for the one device that ingests integrations' orders.
+    /// topics, its events under `origin` only. `answers_inbox` adds every integration's reply
+    /// topic, for the one device that ingests integrations' orders.
     pub fn device(
         store: &StoreId,
         device: &DeviceId,
@@ -100,7 +91,7 @@ impl AclEntry {
     ) -> AclEntry {
         let mut write = v1::publish_patterns(store, device, origin);
         if answers_inbox {
-            write.push(inbox_replies_topics(store));
+            write.extend(ingest_publish_patterns(store));
         }
         AclEntry {
             user: device.to_string(),
@@ -118,14 +109,20 @@ impl AclEntry {
         }
     }
 
-    /// An integration's entry: user `integration-<name>`; writes orders to the store's inbox and
-    /// reads the replies.
+    /// An integration's entry: user `integration-<name>`; writes its orders to the store's inbox
+    /// and reads its answers, under its own name.
     pub fn integration(store: &StoreId, name: &IntegrationName) -> AclEntry {
+        let source = name.source().clone();
         AclEntry {
             user: name.user(),
             about: format!("integration {} of store {store}", name.0),
-            read: vec![inbox_replies_topics(store)],
-            write: vec![inbox_orders_topic(store)],
+            read: vec![
+                InboxTopic::Replies {
+                    source: source.clone(),
+                }
+                .path(store),
+            ],
+            write: vec![InboxTopic::Orders { source }.path(store)],
         }
     }
 
@@ -236,22 +233,22 @@ mod tests {
             (format!("{p}/pull/expo"), false),
             (format!("{p}/sync/grill/expo"), false),
             (format!("{p}/hb/grill-2"), false),
-            (format!("{p}/inbox/replies/o1"), false),
-            (format!("{p}/inbox/orders"), false),
+            (format!("{p}/inbox/replies/web-shop"), false),
+            (format!("{p}/inbox/orders/web-shop"), false),
             ("pass/v1/other/hb/grill".to_owned(), false),
         ] {
             assert_eq!(grill.may_write(&topic), allowed, "{topic}");
         }
         assert!(grill.may_read(&format!("{p}/ev/00000000000000bb")));
-        assert!(grill.may_read(&format!("{p}/inbox/orders")));
+        assert!(grill.may_read(&format!("{p}/inbox/orders/web-shop")));
         assert!(!grill.may_read("pass/v1/other/ev/00000000000000bb"));
     }
 
     #[test]
     fn only_the_device_that_answers_the_inbox_may_write_replies() {
         let expo = AclEntry::device(&store(), &dev("expo"), &origin("00000000000000cc"), true);
-        assert!(expo.may_write("pass/v1/corner-bistro/inbox/replies/order-17"));
-        assert!(!expo.may_write("pass/v1/corner-bistro/inbox/orders"));
+        assert!(expo.may_write("pass/v1/corner-bistro/inbox/replies/web-shop"));
+        assert!(!expo.may_write("pass/v1/corner-bistro/inbox/orders/web-shop"));
         assert!(expo.to_string().contains("answers the integration inbox"));
     }
 
@@ -264,12 +261,14 @@ mod tests {
             entry.to_string(),
             "# integration web-shop of store corner-bistro\n\
              user integration-web-shop\n\
-             topic read pass/v1/corner-bistro/inbox/replies/#\n\
-             topic write pass/v1/corner-bistro/inbox/orders\n"
+             topic read pass/v1/corner-bistro/inbox/replies/web-shop\n\
+             topic write pass/v1/corner-bistro/inbox/orders/web-shop\n"
         );
-        assert!(entry.may_write("pass/v1/corner-bistro/inbox/orders"));
+        assert!(entry.may_write("pass/v1/corner-bistro/inbox/orders/web-shop"));
+        assert!(!entry.may_write("pass/v1/corner-bistro/inbox/orders/other-shop"));
         assert!(!entry.may_write("pass/v1/corner-bistro/ev/00000000000000aa"));
-        assert!(entry.may_read("pass/v1/corner-bistro/inbox/replies/order-17"));
+        assert!(entry.may_read("pass/v1/corner-bistro/inbox/replies/web-shop"));
+        assert!(!entry.may_read("pass/v1/corner-bistro/inbox/replies/other-shop"));
         assert!(!entry.may_read("pass/v1/corner-bistro/ev/00000000000000aa"));
     }
 
