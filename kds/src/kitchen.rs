@@ -50,7 +50,7 @@ impl Default for LinkStatus {
 }
 
 /// Something on the screen a cook should notice: a sound and a flash (see `alerts`).
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Alert {
     NewTicket,
     Changed,
