@@ -40,7 +40,8 @@ pub struct DeviceArgs {
     /// configuration file's `host_broker`, else on for kitchen screens, off for the others).
     #[arg(long, value_name = "on|off", value_parser = on_off, action = clap::ArgAction::Set)]
     pub host_broker: Option<bool>,
-    /// A fixed port for the embedded broker this device hosts (default: a free one).
+    /// A fixed port for the embedded broker this device hosts (default: 1883 with --mdns lan, a
+    /// free one otherwise).
     #[arg(long)]
     pub broker_port: Option<u16>,
     /// The user name this device gives the broker (a store's Mosquitto or the embedded broker).

@@ -72,7 +72,7 @@ impl Discovery {
                     }
                     let state = *self.states.borrow_and_update();
                     match state {
-                        LinkState::Connected { generation: g, .. } if g == generation => {
+                        LinkState::Connected { generation: g } if g == generation => {
                             self.finder.on_connected(now)
                         }
                         LinkState::Down { generation: g } if g == generation => {
@@ -110,7 +110,7 @@ impl Discovery {
                 {
                     let mut view = lock(&self.shared.broker);
                     view.url = Some(target.endpoint.to_string());
-                    view.source = target.source.as_str();
+                    view.source = Some(target.source.as_str());
                     view.mqtt = None;
                     view.broker = match &target.source {
                         Source::Advertised(k) | Source::Hosted(k) => Some(k.to_string()),

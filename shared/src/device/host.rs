@@ -4,7 +4,8 @@
 //!
 //! - The child gets the store's login from the password file beside the database (generated,
 //!   0600, the first time this device hosts), listens where the mDNS setting says (loopback, or
-//!   every address on a store's LAN) on a free port (or `--broker-port`), and advertises itself.
+//!   every address on a store's LAN) on `--broker-port`, else 1883 on a store's LAN and a free
+//!   port elsewhere (or when 1883 is taken), and advertises itself.
 //! - If it dies, it is started again on the same port with the same `started` time, so it keeps
 //!   its place in the election and devices reconnect to the same address; the pause between
 //!   starts doubles from 250 ms to 5 s and resets once a start has stayed up for 30 s.
@@ -26,6 +27,8 @@ use crate::clock::Clock;
 use crate::net::discovery::{BrokerKey, MdnsScope};
 use crate::net::protocol::v1::{DeviceId, StoreId};
 
+/// The standard MQTT port, the embedded broker's default on a store's LAN.
+const STORE_PORT: u16 = 1883;
 /// How long a started broker gets to accept connections.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 /// First pause before starting a broker that died again; doubled up to [`MAX_RESTART_PAUSE`].
@@ -49,7 +52,9 @@ pub(crate) struct HostSettings {
     pub db: PathBuf,
     /// The store user name devices give the embedded broker.
     pub user: String,
-    /// A fixed port, or `None` for a free one.
+    /// A port given by the person configuring the device (`--broker-port`); otherwise the
+    /// standard 1883 on a store's LAN (easy to type into a terminal whose Wi-Fi blocks
+    /// multicast) and a free port elsewhere, and a free one whenever that one is taken.
     pub port: Option<u16>,
 }
 
@@ -193,9 +198,10 @@ pub(crate) async fn supervise(
             started_at_ms,
             host: settings.host.clone(),
         };
-        let mut port = match settings.port {
-            Some(p) => p,
-            None => match free_port(settings.mdns.broker_listen_ip()) {
+        let mut port = match (settings.port, &settings.mdns) {
+            (Some(p), _) => p,
+            (None, MdnsScope::Lan) => STORE_PORT,
+            (None, _) => match free_port(settings.mdns.broker_listen_ip()) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "no free port for the embedded broker");

@@ -44,8 +44,8 @@ pub(crate) struct LinkTarget {
 /// What the link reports about its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LinkState {
-    /// Connected to the target of this generation, speaking this version.
-    Connected { generation: u64, mqtt: MqttVersion },
+    /// Connected to the target of this generation.
+    Connected { generation: u64 },
     /// Not connected (the target of this generation is being tried, or was lost).
     Down { generation: u64 },
 }
@@ -366,7 +366,6 @@ pub(crate) async fn run(
                         tracing::info!(broker = %target.endpoint, %mqtt, "connected to the broker");
                         let _ = states.send(LinkState::Connected {
                             generation: target.generation,
-                            mqtt,
                         });
                         subscribe_all(client.clone(), lock(&shared.replicator).subscriptions());
                         if inputs.send(Input::Connected).await.is_err() {

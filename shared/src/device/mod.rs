@@ -76,7 +76,8 @@ pub struct DeviceConfig {
     pub station: Option<String>,
     /// Whether this device may host the embedded broker when no broker answers.
     pub host_broker: bool,
-    /// A fixed port for the embedded broker this device hosts (`None`: a free one).
+    /// A fixed port for the embedded broker this device hosts (`None`: 1883 on a store's LAN,
+    /// a free one elsewhere).
     pub broker_port: Option<u16>,
 }
 
@@ -181,7 +182,7 @@ pub(crate) struct BrokerView {
     /// The address the link points at.
     pub url: Option<String>,
     /// How the device came to it: configured, remembered, advertised, hosted.
-    pub source: &'static str,
+    pub source: Option<&'static str>,
     /// Which advertised broker it is (`<host>@<started>`), when it is one.
     pub broker: Option<String>,
     /// The MQTT version of the current connection.
@@ -283,7 +284,7 @@ pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
                 {
                     let mut view = lock(&shared.broker);
                     view.url = Some(endpoint.to_string());
-                    view.source = "configured";
+                    view.source = Some("configured");
                 }
                 let _ = targets.send(Some(LinkTarget {
                     generation: 1,
@@ -318,7 +319,6 @@ pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
                 };
                 let remembered = files::remembered_broker(&config.db);
                 let finder = Finder::new(
-                    config.device.clone(),
                     config.host_broker,
                     Timing::with_draw(random_draw()),
                     remembered,

@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::discovery::{BrokerAd, BrokerKey, MqttVersion, broker_fullname};
-use crate::net::protocol::v1::DeviceId;
 
 /// Where a broker listens, and what it speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -175,7 +174,6 @@ impl Advertised {
 /// The decision state of one device (see the module documentation).
 #[derive(Debug)]
 pub struct Finder {
-    me: DeviceId,
     may_host: bool,
     timing: Timing,
     remembered: Option<Endpoint>,
@@ -198,14 +196,12 @@ impl Finder {
     /// A device without a broker yet, at `now_ms`; `remembered` is the last address that
     /// worked. Call [`Finder::tick`] at once for the first decisions.
     pub fn new(
-        me: DeviceId,
         may_host: bool,
         timing: Timing,
         remembered: Option<Endpoint>,
         now_ms: u64,
     ) -> Finder {
         Finder {
-            me,
             may_host,
             timing,
             remembered,
@@ -475,11 +471,6 @@ impl Finder {
         }
         out
     }
-
-    /// The device this finder decides for.
-    pub fn device(&self) -> &DeviceId {
-        &self.me
-    }
 }
 
 #[cfg(test)]
@@ -488,6 +479,7 @@ mod tests {
 
     use super::*;
     use crate::net::discovery::BrokerAd;
+    use crate::net::protocol::v1::DeviceId;
 
     fn dev(s: &str) -> DeviceId {
         s.parse().expect("device id")
@@ -535,7 +527,7 @@ mod tests {
 
     #[test]
     fn the_remembered_address_is_tried_first_then_the_advertised_winner_takes_over() {
-        let mut f = Finder::new(dev("t1"), false, TIMING, Some(endpoint(1000)), 0);
+        let mut f = Finder::new(false, TIMING, Some(endpoint(1000)), 0);
         let out = f.tick(0);
         assert_eq!(connects(&out), [1000], "{out:?}");
         assert_eq!(f.target().map(|t| &t.source), Some(&Source::Remembered));
@@ -553,7 +545,7 @@ mod tests {
 
     #[test]
     fn a_remembered_address_that_is_the_advertised_broker_keeps_its_connection() {
-        let mut f = Finder::new(dev("t1"), false, TIMING, Some(endpoint(2000)), 0);
+        let mut f = Finder::new(false, TIMING, Some(endpoint(2000)), 0);
         assert_eq!(connects(&f.tick(0)), [2000]);
         f.on_connected(100);
         let out = f.on_ad_up(ad("grill", 1, 2000), 900);
@@ -566,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_broker_that_does_not_answer_is_set_aside_probed_and_taken_back() {
-        let mut f = Finder::new(dev("t1"), false, TIMING, None, 0);
+        let mut f = Finder::new(false, TIMING, None, 0);
         assert!(f.tick(0).is_empty(), "nothing known, nothing to do");
         assert_eq!(connects(&f.on_ad_up(ad("old", 1, 1111), 100)), [1111]);
         assert!(
@@ -592,7 +584,7 @@ mod tests {
         let out = f.on_probe(&key("old", 1), true, 13_200);
         assert_eq!(connects(&out), [1111]);
         // Advertised again also takes it back.
-        let mut g = Finder::new(dev("t2"), false, TIMING, None, 0);
+        let mut g = Finder::new(false, TIMING, None, 0);
         g.on_ad_up(ad("old", 1, 1111), 0);
         g.on_ad_up(ad("new", 5, 2222), 0);
         g.tick(3_000);
@@ -602,7 +594,7 @@ mod tests {
 
     #[test]
     fn a_screen_without_a_broker_hosts_after_its_wait_and_uses_its_own() {
-        let mut f = Finder::new(dev("grill"), true, TIMING, None, 0);
+        let mut f = Finder::new(true, TIMING, None, 0);
         assert!(f.tick(3_999).is_empty());
         assert_eq!(f.tick(4_000), [Decision::Host]);
         assert!(f.tick(5_000).is_empty(), "asked once");
@@ -622,13 +614,13 @@ mod tests {
         // Its own advertisement, heard by mDNS, is the same broker.
         assert!(connects(&f.on_ad_up(ad("grill", 4_100, 4444), 5_000)).is_empty());
         // A terminal never hosts.
-        let mut t = Finder::new(dev("t1"), false, TIMING, None, 0);
+        let mut t = Finder::new(false, TIMING, None, 0);
         assert!(t.tick(60_000).is_empty());
     }
 
     #[test]
     fn a_broker_being_tried_delays_hosting_and_a_remembered_one_does_not() {
-        let mut f = Finder::new(dev("grill"), true, TIMING, Some(endpoint(9)), 0);
+        let mut f = Finder::new(true, TIMING, Some(endpoint(9)), 0);
         assert_eq!(connects(&f.tick(0)), [9]);
         assert_eq!(connects(&f.on_ad_up(ad("expo", 1, 1000), 3_900)), [1000]);
         assert!(
@@ -638,7 +630,7 @@ mod tests {
         f.on_connected(4_100);
         assert!(f.tick(20_000).is_empty());
         // The remembered address alone does not hold hosting back.
-        let mut g = Finder::new(dev("fry"), true, TIMING, Some(endpoint(9)), 0);
+        let mut g = Finder::new(true, TIMING, Some(endpoint(9)), 0);
         g.tick(0);
         assert!(g.tick(4_000).contains(&Decision::Host));
     }
@@ -647,7 +639,7 @@ mod tests {
     fn two_hosts_settle_on_the_older_broker_and_the_younger_stops_its_own() {
         // expo started its broker first; grill's came later.
         let older = ad("expo", 1_000, 1000);
-        let mut grill = Finder::new(dev("grill"), true, TIMING, None, 0);
+        let mut grill = Finder::new(true, TIMING, None, 0);
         assert_eq!(grill.tick(4_000), [Decision::Host]);
         let own = OwnBroker {
             key: key("grill", 4_050),
@@ -669,7 +661,7 @@ mod tests {
         assert!(grill.tick(30_000).is_empty(), "settled");
 
         // expo sees grill's younger broker and stays on its own.
-        let mut expo = Finder::new(dev("expo"), true, TIMING, None, 0);
+        let mut expo = Finder::new(true, TIMING, None, 0);
         assert_eq!(expo.tick(4_000), [Decision::Host]);
         expo.on_hosting(
             Some(OwnBroker {
@@ -688,7 +680,7 @@ mod tests {
             [older.clone(), ad("grill", 4_050, 2000)],
             [ad("grill", 4_050, 2000), older.clone()],
         ] {
-            let mut t = Finder::new(dev("t1"), false, TIMING, None, 0);
+            let mut t = Finder::new(false, TIMING, None, 0);
             for a in order {
                 t.on_ad_up(a, 5_000);
             }
@@ -698,7 +690,7 @@ mod tests {
 
     #[test]
     fn an_own_broker_that_restarts_keeps_the_device_on_it() {
-        let mut f = Finder::new(dev("grill"), true, TIMING, None, 0);
+        let mut f = Finder::new(true, TIMING, None, 0);
         f.tick(4_000);
         let mut own = OwnBroker {
             key: key("grill", 4_000),
@@ -737,7 +729,7 @@ mod tests {
 
     #[test]
     fn a_withdrawn_advertisement_is_forgotten() {
-        let mut f = Finder::new(dev("t1"), false, TIMING, None, 0);
+        let mut f = Finder::new(false, TIMING, None, 0);
         let a = ad("old", 1, 1111);
         f.on_ad_up(a.clone(), 0);
         f.on_ad_up(ad("new", 5, 2222), 0);
