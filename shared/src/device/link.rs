@@ -331,6 +331,8 @@ pub(crate) async fn run(
         tracing::info!(broker = %target.endpoint, mqtt = %target.endpoint.mqtt, "connecting");
         let mut mqtt = target.endpoint.mqtt;
         let mut backoff = FIRST_BACKOFF;
+        // Whether the version was switched once already for this target.
+        let mut switched = false;
         // One client per version tried; a new one when the version changes.
         'session: loop {
             let (client, mut eventloop) =
@@ -414,6 +416,13 @@ pub(crate) async fn run(
                             tracing::debug!(error = %e.text, broker = %target.endpoint, "broker not reachable");
                         }
                         let retry_other_version = !connected && e.reached && !target.version_known;
+                        // The first switch of version is tried at once; after that, both have
+                        // been refused and the broker gets the usual pause.
+                        let pause = if retry_other_version && !switched {
+                            Duration::ZERO
+                        } else {
+                            backoff
+                        };
                         tokio::select! {
                             changed = targets.changed() => {
                                 link.set(None);
@@ -422,10 +431,13 @@ pub(crate) async fn run(
                                 }
                                 break 'session;
                             }
-                            () = tokio::time::sleep(backoff) => {}
+                            () = tokio::time::sleep(pause) => {}
                         }
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        if !pause.is_zero() {
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                        }
                         if retry_other_version {
+                            switched = true;
                             mqtt = match mqtt {
                                 MqttVersion::V5 => MqttVersion::V311,
                                 MqttVersion::V311 => MqttVersion::V5,
