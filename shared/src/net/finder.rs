@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::broker::EMBEDDED_MQTT;
 use super::discovery::{BrokerAd, BrokerKey, MqttVersion, broker_fullname};
 
 /// Where a broker listens, and what it speaks.
@@ -341,7 +342,7 @@ impl Finder {
                     endpoint: Endpoint {
                         host: "127.0.0.1".to_owned(),
                         port: own.port,
-                        mqtt: MqttVersion::V311,
+                        mqtt: EMBEDDED_MQTT,
                     },
                     source: Source::Hosted(own.key.clone()),
                 },
