@@ -1,10 +1,17 @@
 //! Helpers for Pass's cross-process tests: find the built binaries, run them, read their output;
-//! start a real Mosquitto on a free loopback port ([`Mosquitto`]); start, drive, kill and restart
-//! real device processes ([`Device`]); cut one device's connection to the broker through a
-//! loopback relay ([`Relay`]); wait for a condition with a generous limit ([`wait_until`]).
+//! start a real Mosquitto on a free loopback port ([`Mosquitto`]) or the embedded broker
+//! (`pass broker`, [`EmbeddedBroker`]); start, drive, kill and restart real device processes
+//! ([`Device`]), given a broker or finding one by mDNS; cut one device's connection to the broker
+//! through a loopback relay ([`Relay`]); join two network namespaces of the test's own by a veth
+//! pair ([`NetnsPair`]); wait for a condition with a generous limit ([`wait_until`]). The
+//! replication checks every broker must pass are in [`checks`].
 //!
-//! Everything here listens on and connects to loopback only, and never the system broker on
-//! 1883. Tests wait for outcomes with [`PATIENCE`]; they never assert how long anything took.
+//! Everything here listens on and connects to loopback only (or to addresses inside network
+//! namespaces the test created), and never the system broker on 1883; mDNS runs on loopback or
+//! on a namespace's veth, never on the machine's own interfaces. Tests wait for outcomes with
+//! [`PATIENCE`]; they never assert how long anything took.
+
+pub mod checks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -22,8 +29,6 @@ use pass_shared::event::{Event, LineRecord};
 use pass_shared::projection::fold::{line_record, ticket_id};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-pub mod checks;
 
 /// The path of a workspace binary built beside this test (`pass`). `cargo test --workspace`
 /// (what `scripts/test.sh` runs) builds it fresh; run alone, `cargo test -p pass-tests` does not
