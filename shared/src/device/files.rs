@@ -131,8 +131,9 @@ impl DeviceFile {
 
     /// The configuration as TOML text, entries in a fixed order with a comment each.
     pub fn to_toml(&self) -> String {
-        let mut text =
-            String::from("# Pass device configuration (see shared/src/device/files.rs).\n");
+        let mut text = String::from(
+            "# Pass device configuration. Options given on the command line override it.\n",
+        );
         if let Some(broker) = &self.broker {
             text.push_str("# The broker, when discovery cannot find it: overrides mDNS.\n");
             text.push_str(&format!("broker = {}\n", toml_string(broker)));

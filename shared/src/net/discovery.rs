@@ -32,6 +32,19 @@
 //! loopback alone enabled), an interface name (a network namespace's veth in the tests, or the
 //! one store-facing port of a machine with several), or `off`. Advertisements are untrusted
 //! input: a TXT record that does not parse is ignored and logged once.
+//!
+//! # What mDNS does not protect
+//!
+//! Advertisements are not authenticated: anyone on the LAN can advertise a broker for the store,
+//! with an old `started` to win the election, and unconfigured devices would connect to it and
+//! give it the store's broker password (which plain MQTT carries in clear anyway). It cannot
+//! write in a device's name (events are signed) but it can withhold messages. A store whose LAN
+//! is not trusted runs Mosquitto with TLS and per-device credentials (`broker-config/`) and
+//! gives devices its address (`--broker`, or `broker` in the device's configuration file).
+//!
+//! A responder multicasts a record at most once a second on an interface (RFC 6762 section 6):
+//! a device that starts within a second of another device's answer waits for that second, so
+//! finding the broker takes about 0.1 s at best and 1.1 s at worst.
 
 use std::collections::BTreeSet;
 use std::fmt;
