@@ -14,3 +14,7 @@ if [ -f tests/benches/replication.rs ]; then
     cargo build --quiet --release -p pass-shared --bin pass
     cargo bench --quiet -p pass-tests --bench replication
 fi
+say "kitchen screen frame time, restore time and memory with 300 tickets (release, Xvfb + software Vulkan)"
+ensure_packages xvfb xauth mesa-vulkan-drivers libvulkan1
+cargo build --quiet --release -p kds
+cargo bench --quiet -p kds --bench frame

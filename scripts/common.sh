@@ -35,10 +35,11 @@ BUILD_PACKAGES=(ca-certificates curl build-essential pkg-config libasound2-dev)
 # What the tests drive: a real Mosquitto, an X server with software Vulkan for screenshots, OCR.
 TEST_PACKAGES=(mosquitto mosquitto-clients xvfb xauth mesa-vulkan-drivers libvulkan1 tesseract-ocr iproute2 openssl python3 python3-venv)
 # Python tools the tests use as independent observers: zeroconf (lists what mDNS advertises) and
-# jsonschema (checks event bodies against the AsyncAPI document's schemas).
+# jsonschema (checks event bodies against the AsyncAPI document's schemas), pillow (samples
+# screenshot pixels).
 PASS_VENV="${PASS_VENV:-$HOME/.cache/pass-venv}"
 export PASS_PYTHON="$PASS_VENV/bin/python"
-PYTHON_TOOLS=(zeroconf jsonschema)
+PYTHON_TOOLS=(zeroconf jsonschema pillow)
 
 ensure_rust() {
     if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -54,7 +55,7 @@ ensure_rust() {
 
 # ensure_python_tools: a virtual environment under ~/.cache with the PYTHON_TOOLS, made once.
 ensure_python_tools() {
-    if [ -x "$PASS_PYTHON" ] && "$PASS_PYTHON" -c "import zeroconf, jsonschema" 2>/dev/null; then
+    if [ -x "$PASS_PYTHON" ] && "$PASS_PYTHON" -c "import zeroconf, jsonschema, PIL" 2>/dev/null; then
         return 0
     fi
     say "installing python test tools (${PYTHON_TOOLS[*]}) into $PASS_VENV"

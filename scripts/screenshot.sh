@@ -28,7 +28,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/pass-target}
 export CARGO_TARGET_DIR="$target_dir"
 if [[ ${PASS_NO_BUILD:-0} != 1 ]]; then
-    (cd "$root" && cargo build --package "$app")
+    # The test feature set (all targets), as scripts/test.sh builds it, so Bevy is built once.
+    (cd "$root" && cargo build --workspace --all-targets)
 fi
 
 exec xvfb-run --auto-servernum --server-args "-screen 0 1920x1080x24" \

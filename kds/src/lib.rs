@@ -1,63 +1,139 @@
 //! Pass kitchen display (KDS): the screen cooks work from.
 //!
-//! [`AppPlugin`] builds the whole app from small feature plugins; `main.rs` only parses the
-//! command line, checks for a display and runs it. Screen content that needs no renderer lives in
-//! plain modules ([`screen`]) so it can be tested without a window or GPU.
+//! The app runs its device (journal, replication, control socket) on a thread beside the
+//! renderer and draws what the device's projections hold. It is built from small plugins:
+//! [`kitchen`] (the logic: board, keys, actions; no rendering, so tested headless with
+//! `MinimalPlugins`), [`view`] (bevy_ui drawing), [`alerts`] (sound and flash) and
+//! [`settings_ui`] (the egui settings overlay). Everything a cook reads or does is decided in
+//! `pass_shared::kitchen`.
 
+pub mod alerts;
+pub mod bench;
 mod cli;
-pub mod screen;
-mod screens;
+#[cfg(test)]
+mod fixtures;
+pub mod kitchen;
+mod screen;
+pub mod settings_ui;
+pub mod view;
 
 use std::path::PathBuf;
 
 use bevy::prelude::*;
+use bevy::winit::{UpdateMode, WinitSettings};
+use bevy_egui::EguiPlugin;
+use pass_shared::device::DeviceHandle;
+use pass_shared::kitchen::keymap::KeyMap;
 
 pub use cli::Cli;
+pub use screen::window_title;
 
-/// Start-up configuration of one kitchen display, validated once by [`Cli`].
+/// Start-up configuration of one kitchen display's window, validated once by [`Cli`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The kitchen station this display serves, e.g. "grill" or "expo".
-    pub station: String,
-    /// Render a few frames, save a PNG of the window here, then exit.
+    /// Render the screen once, save a PNG of the window here, then exit.
     pub screenshot: Option<PathBuf>,
+    /// Write the layout of each drawn frame here (card rectangles, bands), for tests.
+    pub layout_dump: Option<PathBuf>,
+    /// The window's size in pixels.
+    pub window: (u32, u32),
+    pub keymap: KeyMap,
 }
-
-/// The kitchen station this display serves.
-#[derive(Resource, Debug, Clone, PartialEq, Eq)]
-pub struct Station(pub String);
 
 /// The whole kitchen display app: Bevy's default plugins, the window, and every feature plugin.
 pub struct AppPlugin {
     config: Config,
+    device: DeviceHandle,
 }
 
 impl AppPlugin {
-    pub fn new(config: Config) -> Self {
-        Self { config }
+    pub fn new(config: Config, device: DeviceHandle) -> Self {
+        Self { config, device }
     }
 }
 
 impl Plugin for AppPlugin {
     fn build(&self, app: &mut App) {
         let Config {
-            station,
             screenshot,
+            layout_dump,
+            window,
+            keymap,
         } = &self.config;
-        app.add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: screen::window_title(station),
+        let station = self
+            .device
+            .kitchen_settings()
+            .map(|s| s.station)
+            .unwrap_or_default();
+        app.add_plugins((
+            DefaultPlugins.set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: window_title(&station),
+                    resolution: bevy::window::WindowResolution::new(window.0, window.1)
+                        .with_scale_factor_override(1.0),
+                    ..default()
+                }),
                 ..default()
             }),
-            ..default()
-        }))
-        .insert_resource(Station(station.clone()));
+            EguiPlugin::default(),
+        ))
+        .insert_resource(kitchen::Device(self.device.clone()))
+        .insert_resource(kitchen::Keys(keymap.clone()))
+        // Redraw on input or when woken, and at least once a second for the timers; never
+        // continuously (six screens share one small machine in the demo).
+        .insert_resource(
+            if screenshot.is_some() || app.world().contains_resource::<bench::Bench>() {
+                WinitSettings::game()
+            } else {
+                WinitSettings {
+                    focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+                    unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+                }
+            },
+        );
         if let Some(path) = screenshot {
             app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
                 path.clone(),
             ));
         }
-        app.add_plugins((screens::plugin, pass_shared::app::screenshot::plugin));
+        if let Some(path) = layout_dump {
+            app.insert_resource(view::LayoutDump(path.clone()));
+        }
+        if app.world().contains_resource::<bench::Bench>() {
+            app.add_plugins(bench::plugin);
+        }
+        app.add_plugins((
+            kitchen::plugin,
+            kitchen::link_plugin,
+            view::plugin,
+            alerts::plugin,
+            settings_ui::plugin,
+            pass_shared::app::screenshot::plugin,
+        ));
+    }
+}
+
+/// The benchmark's baseline: an empty Bevy + egui window (no device, no kitchen plugins).
+pub struct EmptyWindowPlugin;
+
+impl Plugin for EmptyWindowPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_plugins((
+            DefaultPlugins.set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Pass — empty window".to_owned(),
+                    resolution: bevy::window::WindowResolution::new(1920, 1080)
+                        .with_scale_factor_override(1.0),
+                    ..default()
+                }),
+                ..default()
+            }),
+            EguiPlugin::default(),
+        ))
+        .insert_resource(WinitSettings::game())
+        .add_systems(Startup, |mut commands: Commands| {
+            commands.spawn(Camera2d);
+        });
     }
 }
 

@@ -8,5 +8,6 @@ pub mod device;
 pub mod domain;
 pub mod event;
 pub mod journal;
+pub mod kitchen;
 pub mod net;
 pub mod projection;

@@ -247,6 +247,13 @@ pub fn mosquitto_pub_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("mosquitto_pub"))
 }
 
+/// The `mosquitto_sub` client: `$PASS_MOSQUITTO_SUB`, else `mosquitto_sub` on the `PATH`.
+pub fn mosquitto_sub_binary() -> PathBuf {
+    std::env::var_os("PASS_MOSQUITTO_SUB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("mosquitto_sub"))
+}
+
 /// Why a broker start did not come up.
 enum StartFailure {
     /// The process exited (its port was taken between choosing it and binding it, most likely).
@@ -260,7 +267,7 @@ enum StartFailure {
 /// Mosquitto drops to the `mosquitto` user). Its log goes to files beside the configuration and
 /// is printed when a test fails. Dropping it kills it.
 pub struct Mosquitto {
-    port: u16,
+    ports: Vec<u16>,
     dir: TempDir,
     config: PathBuf,
     child: Option<Child>,
@@ -278,37 +285,65 @@ impl Mosquitto {
     /// `files` (name, content) written beside it; `@DIR@` in either stands for that directory
     /// (e.g. `acl_file @DIR@/acl`).
     pub fn start_with(extra: &str, files: &[(&str, &str)]) -> Mosquitto {
+        let template =
+            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
+        Mosquitto::start_in(Mosquitto::new_dir(), 1, |dir, ports| {
+            let dir_text = dir.display().to_string();
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, content.replace("@DIR@", &dir_text))
+                    .expect("write a broker file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod 0644 a broker file");
+            }
+            let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
+            render_test_config(&template, ports[0])
+        })
+    }
+
+    /// A fresh temporary directory for a broker (mode 0755: Mosquitto started as root drops to
+    /// the `mosquitto` user, which must still reach its files), to prepare before
+    /// [`Mosquitto::start_in`].
+    pub fn new_dir() -> TempDir {
         let dir = tempfile::Builder::new()
             .prefix("pass-mosquitto-")
             .tempdir()
             .expect("create a temporary directory for the broker");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod 0755 the broker directory");
-        let dir_text = dir.path().display().to_string();
-        let template =
-            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
-        let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
-        for (name, content) in files {
-            let path = dir.path().join(name);
-            std::fs::write(&path, content.replace("@DIR@", &dir_text))
-                .expect("write a broker file");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-                .expect("chmod 0644 a broker file");
-        }
+        dir
+    }
+
+    /// Starts a broker in `dir` (from [`Mosquitto::new_dir`]) on `count` free loopback ports,
+    /// with the configuration `render(dir, ports)` returns (written to `dir/mosquitto.conf`,
+    /// 0644), and waits (bounded) until it logs that it runs and accepts connections on every
+    /// port. The configuration must listen on those ports of 127.0.0.1 and nowhere else; a port
+    /// taken before Mosquitto binds it makes it exit, and fresh ports are tried. Panics, with the
+    /// broker's log, if it cannot start.
+    pub fn start_in(
+        dir: TempDir,
+        count: usize,
+        render: impl Fn(&Path, &[u16]) -> String,
+    ) -> Mosquitto {
+        assert!(count >= 1, "a broker listens on at least one port");
         let config = dir.path().join("mosquitto.conf");
         let mut broker = Mosquitto {
-            port: 0,
+            ports: Vec::new(),
             dir,
             config,
             child: None,
             starts: 0,
         };
-        // The port is free when chosen; another process may take it before Mosquitto binds it.
-        // Then Mosquitto exits at once, and another port is tried.
         for _ in 0..10 {
-            broker.port = free_loopback_port();
-            std::fs::write(&broker.config, render_test_config(&template, broker.port))
-                .expect("write the broker configuration");
+            broker.ports.clear();
+            while broker.ports.len() < count {
+                let port = free_loopback_port();
+                if !broker.ports.contains(&port) {
+                    broker.ports.push(port);
+                }
+            }
+            let text = render(broker.dir.path(), &broker.ports);
+            std::fs::write(&broker.config, text).expect("write the broker configuration");
             std::fs::set_permissions(&broker.config, std::fs::Permissions::from_mode(0o644))
                 .expect("chmod 0644 the broker configuration");
             match broker.spawn_and_wait() {
@@ -318,19 +353,40 @@ impl Mosquitto {
             }
         }
         panic!(
-            "mosquitto did not come up on a loopback port:\n{}",
+            "mosquitto did not come up on loopback ports:\n{}",
             broker.log()
         );
     }
 
-    /// The port it listens on (127.0.0.1 only).
+    /// The port it listens on (127.0.0.1 only); the first of [`Mosquitto::ports`].
     pub fn port(&self) -> u16 {
-        self.port
+        self.ports[0]
+    }
+
+    /// Every port it listens on, in the order its configuration was given them.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Its directory: the configuration, its logs and whatever the test put there.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Asks the broker to reload its configuration (SIGHUP): Mosquitto reads its password file
+    /// and ACL again, disconnecting clients they no longer admit.
+    pub fn reload(&self) {
+        let pid = self.child.as_ref().expect("the broker runs").id();
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP {pid} failed");
     }
 
     /// `mqtt://127.0.0.1:<port>`, what a device's `--broker` takes.
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("mqtt://127.0.0.1:{}", self.port())
     }
 
     /// Whether the broker process is alive.
@@ -363,7 +419,7 @@ impl Mosquitto {
                 }
                 Err(_) => panic!(
                     "mosquitto did not come back on port {}:\n{}",
-                    self.port,
+                    self.port(),
                     self.log()
                 ),
             }
@@ -381,7 +437,7 @@ impl Mosquitto {
         let file = tempfile::NamedTempFile::new().expect("create a payload file");
         std::fs::write(file.path(), payload).expect("write the payload file");
         let out = Command::new(mosquitto_pub_binary())
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
             .args(["-q", "1", "-t", topic, "-f"])
             .arg(file.path())
             .stdin(Stdio::null())
@@ -393,6 +449,48 @@ impl Mosquitto {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.success(), text)
+    }
+
+    /// Subscribes to `filter` with `mosquitto_sub` at QoS 1, as an outside client would, and
+    /// returns once the subscription is live: it publishes a probe on `probe_topic` (which
+    /// `filter` must match) until the probe comes back, then forgets it.
+    pub fn subscribe(&self, filter: &str, probe_topic: &str) -> Subscription {
+        let mut child = Command::new(mosquitto_sub_binary())
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
+            .args(["-q", "1", "-v", "-t", filter])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run mosquitto_sub");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // `-v`: the topic, a space, the payload (one line: our payloads are JSON).
+                let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                sink.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((topic.to_owned(), payload.to_owned()));
+            }
+        });
+        let subscription = Subscription { child, received };
+        let probe = format!("probe-{}", std::process::id());
+        let live = wait_until(PATIENCE, || {
+            let _ = self.publish(probe_topic, probe.as_bytes());
+            let seen = || {
+                subscription
+                    .messages()
+                    .iter()
+                    .any(|(t, p)| t == probe_topic && *p == probe)
+            };
+            wait_until(Duration::from_millis(500), seen)
+        });
+        assert!(live, "mosquitto_sub on {filter} never received its probe");
+        subscription.clear();
+        subscription
     }
 
     fn spawn_and_wait(&mut self) -> Result<(), StartFailure> {
@@ -417,7 +515,7 @@ impl Mosquitto {
             // "running" is logged once every listener is open; the connection proves it is ours
             // and reachable.
             let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if logged.contains(" running") && port_accepts(self.port) {
+            if logged.contains(" running") && self.ports.iter().all(|&p| port_accepts(p)) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -435,10 +533,41 @@ impl Drop for Mosquitto {
         if std::thread::panicking() {
             eprintln!(
                 "===== mosquitto on port {} (last lines) =====\n{}",
-                self.port,
+                self.port(),
                 tail(&self.log(), 40)
             );
         }
+    }
+}
+
+/// A `mosquitto_sub` of a test's own ([`Mosquitto::subscribe`]): everything it received, in
+/// order, as (topic, payload). Dropping it stops it.
+pub struct Subscription {
+    child: Child,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Subscription {
+    /// Every message received so far, in order: (topic, payload).
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Forgets what was received so far.
+    pub fn clear(&self) {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        kill_child(&mut self.child);
     }
 }
 
@@ -556,9 +685,9 @@ impl Role {
     }
 }
 
-/// How to start a device: `pass device run --db … --store … --device … --role …
-/// [--broker …] [--mdns …] [--station …] [--host-broker on|off] --control … [--manual-clock …]`,
-/// inside a network namespace when `netns` says so.
+/// How to start a device: `pass device run --db … --store … --device … --role … [--broker …]
+/// [--mdns …] [--host-broker on|off] --control … [--manual-clock …] [--mqtt-user …
+/// --mqtt-password-file …] [extra options]`, inside a network namespace when `netns` says so.
 #[derive(Debug, Clone)]
 pub struct DeviceSpec {
     pub id: String,
@@ -569,8 +698,6 @@ pub struct DeviceSpec {
     /// `--mdns`; unset: `off` for a device given a broker (nothing it needs), `loopback` for
     /// one that finds its broker.
     pub mdns: Option<String>,
-    /// `--station` (advertised by mDNS).
-    pub station: Option<String>,
     /// `--host-broker on|off`; unset: the role's default (kitchen screens host).
     pub host_broker: Option<bool>,
     /// Run in this network namespace (`ip netns exec`), e.g. one of a [`NetnsPair`].
@@ -580,8 +707,13 @@ pub struct DeviceSpec {
     /// The device's configuration file (`<db stem>.device.toml`), written before the first start.
     pub device_file: Option<String>,
     pub manual_clock_ms: Option<i64>,
+    /// The broker user and the file holding its password (`--mqtt-user`,
+    /// `--mqtt-password-file`), for a broker that asks for them.
+    pub credentials: Option<(String, PathBuf)>,
     /// Extra environment for the process (fault hooks, `PASS_LOG`).
     pub env: Vec<(String, String)>,
+    /// Extra command-line arguments (e.g. `--station grill`, `--inbox`).
+    pub args: Vec<String>,
 }
 
 impl DeviceSpec {
@@ -607,14 +739,28 @@ impl DeviceSpec {
             store: store.to_owned(),
             broker: None,
             mdns: None,
-            station: None,
             host_broker: None,
             netns: None,
             store_password: None,
             device_file: None,
             manual_clock_ms: None,
+            credentials: None,
             env: Vec::new(),
+            args: Vec::new(),
         }
+    }
+
+    /// A kitchen screen's station (`--station`).
+    pub fn station(mut self, station: &str) -> DeviceSpec {
+        self.args
+            .extend(["--station".to_owned(), station.to_owned()]);
+        self
+    }
+
+    /// Gives the broker the user `user` with the password in `password_file`.
+    pub fn credentials(mut self, user: &str, password_file: &Path) -> DeviceSpec {
+        self.credentials = Some((user.to_owned(), password_file.to_owned()));
+        self
     }
 
     /// Runs the device on a manual clock starting at `start_ms`.
@@ -640,11 +786,6 @@ impl DeviceSpec {
         self
     }
 
-    pub fn station(mut self, station: &str) -> DeviceSpec {
-        self.station = Some(station.to_owned());
-        self
-    }
-
     pub fn host_broker(mut self, on: bool) -> DeviceSpec {
         self.host_broker = Some(on);
         self
@@ -663,6 +804,12 @@ impl DeviceSpec {
     /// The text of the device's configuration file.
     pub fn device_file(mut self, toml: &str) -> DeviceSpec {
         self.device_file = Some(toml.to_owned());
+        self
+    }
+
+    /// Adds a command-line option (e.g. `--inbox`).
+    pub fn arg(mut self, arg: &str) -> DeviceSpec {
+        self.args.push(arg.to_owned());
         self
     }
 }
@@ -926,14 +1073,16 @@ impl Device {
                 cmd.args(["--mdns", self.spec.mdns.as_deref().unwrap_or("loopback")]);
             }
         }
-        if let Some(station) = &self.spec.station {
-            cmd.args(["--station", station]);
-        }
         if let Some(on) = self.spec.host_broker {
             cmd.args(["--host-broker", if on { "on" } else { "off" }]);
         }
         if let Some(ms) = self.spec.manual_clock_ms {
             cmd.args(["--manual-clock", &ms.to_string()]);
+        }
+        if let Some((user, password_file)) = &self.spec.credentials {
+            cmd.args(["--mqtt-user", user])
+                .arg("--mqtt-password-file")
+                .arg(password_file);
         }
         if std::env::var_os("PASS_LOG").is_none() {
             cmd.env("PASS_LOG", "info");
@@ -941,6 +1090,7 @@ impl Device {
         // Plain text logs, to be read in a failing test's output.
         cmd.env("NO_COLOR", "1");
         cmd.envs(self.spec.env.iter().map(|(k, v)| (k, v)));
+        cmd.args(&self.spec.args);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
@@ -1763,6 +1913,30 @@ mod tests {
             broker.log()
         );
         assert!(port_accepts(broker.port()), "the broker keeps running");
+    }
+
+    #[test]
+    fn a_subscription_is_live_when_it_returns_and_keeps_what_follows_in_order() {
+        let broker = Mosquitto::start();
+        let sub = broker.subscribe("pass/v1/test-store/probe/#", "pass/v1/test-store/probe/x");
+        assert!(sub.messages().is_empty(), "the probe is forgotten");
+        for n in 0..3 {
+            let (ok, out) = broker.publish(
+                "pass/v1/test-store/probe/y",
+                format!("{{\"n\":{n}}}").as_bytes(),
+            );
+            assert!(ok, "{out}");
+        }
+        assert!(wait_until(PATIENCE, || sub.messages().len() >= 3));
+        assert_eq!(
+            sub.messages(),
+            (0..3)
+                .map(|n| (
+                    "pass/v1/test-store/probe/y".to_owned(),
+                    format!("{{\"n\":{n}}}")
+                ))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

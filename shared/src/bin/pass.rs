@@ -13,7 +13,9 @@ use pass_shared::domain::menu::Menu;
 use pass_shared::domain::staff;
 use pass_shared::event::DeviceRole;
 use pass_shared::event::Event;
-use pass_shared::journal::{Journal, JournalOptions, verify};
+use pass_shared::journal::{Journal, JournalOptions, Origin, verify};
+use pass_shared::net::mosquitto::{AclEntry, IntegrationName};
+use pass_shared::net::protocol::v1::{DeviceId, StoreId};
 use pass_shared::projection::{self, StoreProjections};
 
 #[derive(Parser)]
@@ -44,6 +46,9 @@ enum Command {
     /// Run the embedded MQTT broker (3.1.1, one store login, no ACL) and advertise it by mDNS,
     /// until Ctrl-C or SIGTERM. Kitchen screens run it themselves when a store has no broker.
     Broker(BrokerArgs),
+    /// A store's Mosquitto (broker-config/): the ACL entry of each broker user.
+    #[command(subcommand)]
+    Mosquitto(MosquittoCommand),
     /// Talk to a running device through its control socket.
     Ctl {
         /// The device's control socket.
@@ -51,6 +56,56 @@ enum Command {
         control: PathBuf,
         #[command(subcommand)]
         request: CtlRequest,
+    },
+    /// Work a running kitchen screen's tickets, as a cook does (list, start, bump, recall, rush,
+    /// expo bump and force-bump).
+    Kitchen {
+        /// The kitchen screen's control socket (its database path with `.sock`).
+        #[arg(long)]
+        control: PathBuf,
+        #[command(subcommand)]
+        request: KitchenRequest,
+    },
+}
+
+#[derive(Subcommand)]
+enum KitchenRequest {
+    /// The screen's tickets in screen order (page, slot, ticket id, number, timer, items), its
+    /// all-day counts and its median ticket time over the last hour.
+    List {
+        /// `table` for people, `json` for programs.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Tickets bumped in the last 15 minutes (at most 50), newest first.
+    RecallList,
+    /// Start cooking a ticket.
+    Start { ticket: String },
+    /// Bump a ticket (every item done).
+    Bump { ticket: String },
+    /// Bump one item of a ticket, by its line id (see `list --format json`).
+    BumpItem { ticket: String, line: String },
+    /// Bring a bumped ticket back to the screen.
+    Recall { ticket: String },
+    /// Rush a ticket to the front (`--undo` puts it back in line).
+    Rush {
+        ticket: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Expo: bump a whole order (check and course) once every station has bumped its part.
+    ExpoBump {
+        check: String,
+        #[arg(long, default_value_t = 1)]
+        course: u8,
+    },
+    /// Expo: bump an order while a station still holds part of it; the reason is recorded.
+    ForceBump {
+        check: String,
+        #[arg(long, default_value_t = 1)]
+        course: u8,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -63,10 +118,6 @@ enum DeviceCommand {
     Run {
         #[arg(long, value_enum)]
         role: Role,
-        /// The kitchen station this device serves, advertised by mDNS (default: the
-        /// configuration file's `station`).
-        #[arg(long)]
-        station: Option<String>,
         #[command(flatten)]
         device: pass_shared::device::DeviceArgs,
     },
@@ -102,6 +153,33 @@ struct BrokerArgs {
     /// outlives the device).
     #[arg(long)]
     exit_with_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum MosquittoCommand {
+    /// Print a device's ACL entry: user = the device id; it reads every topic of its store and
+    /// writes only its own, its events under its journal's origin only.
+    DeviceAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        device: String,
+        /// The device's journal origin (16 hex digits), as `pass journal init` prints it and
+        /// `pass ctl … status` shows it.
+        #[arg(long)]
+        origin: String,
+        /// This device ingests the integrations' orders and writes the replies.
+        #[arg(long)]
+        answers_inbox: bool,
+    },
+    /// Print an integration's ACL entry: user `integration-<name>`; it writes orders into the
+    /// store's inbox and reads the replies.
+    IntegrationAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,22 +361,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             publish_menu(&journal, &text, &menu)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Device(DeviceCommand::Run {
-            role,
-            station,
-            device,
-        }) => {
-            let mut config = device
+        Command::Device(DeviceCommand::Run { role, device }) => {
+            let config = device
                 .into_config(role.into())
                 .map_err(anyhow::Error::msg)?;
-            if station.is_some() {
-                config.station = station;
-            }
             pass_shared::device::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Broker(args) => broker(args),
         Command::Ctl { control, request } => ctl(&control, request),
+        Command::Kitchen { control, request } => kitchen(&control, request),
+        Command::Mosquitto(command) => {
+            print!("{}", mosquitto_acl(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Menu(MenuCommand::Check { file }) => {
             let (_, menu) = read_menu(&file)?;
             println!(
@@ -319,6 +395,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The ACL entry a `pass mosquitto …` command asks for; the error names the option at fault.
+fn mosquitto_acl(command: MosquittoCommand) -> anyhow::Result<AclEntry> {
+    let store_id = |store: String| StoreId::try_from(store).context("--store");
+    Ok(match command {
+        MosquittoCommand::DeviceAcl {
+            store,
+            device,
+            origin,
+            answers_inbox,
+        } => AclEntry::device(
+            &store_id(store)?,
+            &DeviceId::try_from(device).context("--device")?,
+            &Origin::try_from(origin).context("--origin")?,
+            answers_inbox,
+        ),
+        MosquittoCommand::IntegrationAcl { store, name } => AclEntry::integration(
+            &store_id(store)?,
+            &IntegrationName::try_from(name).context("--name")?,
+        ),
+    })
 }
 
 /// Largest menu file read.
@@ -500,7 +598,6 @@ fn broker(args: BrokerArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCode> {
-    use std::io::{BufRead, Write};
     let body = match request {
         CtlRequest::Status => serde_json::json!({"cmd": "status"}),
         CtlRequest::Append { event } => {
@@ -513,20 +610,128 @@ fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCod
         }
         CtlRequest::Stop => serde_json::json!({"cmd": "stop"}),
     };
+    let value = control_request(control, &body)?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(exit_code(&value))
+}
+
+/// Sends one request to a device's control socket and reads its answer.
+fn control_request(
+    control: &std::path::Path,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(control)
         .with_context(|| format!("no device answers on {}", control.display()))?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     writeln!(stream, "{body}")?;
     let mut answer = String::new();
     std::io::BufReader::new(&stream).read_line(&mut answer)?;
-    let value: serde_json::Value =
-        serde_json::from_str(answer.trim()).context("the device's answer is not JSON")?;
-    println!("{}", serde_json::to_string_pretty(&value)?);
-    Ok(if value["ok"] == serde_json::Value::Bool(true) {
+    serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
+}
+
+fn exit_code(answer: &serde_json::Value) -> ExitCode {
+    if answer["ok"] == serde_json::Value::Bool(true) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+fn kitchen(control: &std::path::Path, request: KitchenRequest) -> anyhow::Result<ExitCode> {
+    use serde_json::json;
+    let act = |action: serde_json::Value| json!({"cmd": "kitchen", "op": "act", "action": action});
+    let (body, table) = match request {
+        KitchenRequest::List { format } => {
+            (json!({"cmd": "kitchen", "op": "list"}), format == "table")
+        }
+        KitchenRequest::RecallList => (json!({"cmd": "kitchen", "op": "recall_list"}), false),
+        KitchenRequest::Start { ticket } => {
+            (act(json!({"action": "start", "ticket": ticket})), false)
+        }
+        KitchenRequest::Bump { ticket } => {
+            (act(json!({"action": "bump", "ticket": ticket})), false)
+        }
+        KitchenRequest::BumpItem { ticket, line } => (
+            act(json!({"action": "bump_item", "ticket": ticket, "line": line})),
+            false,
+        ),
+        KitchenRequest::Recall { ticket } => {
+            (act(json!({"action": "recall", "ticket": ticket})), false)
+        }
+        KitchenRequest::Rush { ticket, undo } => (
+            act(json!({"action": "priority", "ticket": ticket, "rush": !undo})),
+            false,
+        ),
+        KitchenRequest::ExpoBump { check, course } => (
+            act(json!({"action": "expo_bump", "check": check, "course": course})),
+            false,
+        ),
+        KitchenRequest::ForceBump {
+            check,
+            course,
+            reason,
+        } => (
+            act(
+                json!({"action": "expo_bump", "check": check, "course": course, "force_reason": reason}),
+            ),
+            false,
+        ),
+    };
+    let answer = control_request(control, &body)?;
+    if table && answer["ok"] == serde_json::Value::Bool(true) {
+        print!("{}", kitchen_table(&answer));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(exit_code(&answer))
+}
+
+/// A kitchen screen's list as a table for people.
+fn kitchen_table(answer: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let _ = writeln!(
+        out,
+        "station {} · {} page(s)",
+        text(&answer["station"]),
+        answer["pages"]
+    );
+    for card in answer["cards"].as_array().into_iter().flatten() {
+        let items: Vec<String> = card["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| text(&l["text"]).trim().to_owned())
+            .collect();
+        let _ = writeln!(
+            out,
+            "p{} #{:<2} {:<24} {:<6} {:<8} {:<28} {}",
+            card["page"],
+            card["slot"],
+            text(&card["key"]),
+            text(&card["number"]),
+            text(&card["place"]),
+            text(&card["status"]),
+            items.join(" | ")
+        );
+    }
+    if let Some(all_day) = answer["all_day"].as_array().filter(|a| !a.is_empty()) {
+        let counts: Vec<String> = all_day
+            .iter()
+            .map(|pair| format!("{} {}", pair[1], text(&pair[0])))
+            .collect();
+        let _ = writeln!(out, "all day: {}", counts.join(", "));
+    }
+    if let Some(ms) = answer["median_last_hour_ms"].as_i64() {
+        let _ = writeln!(
+            out,
+            "median ticket time, last hour: {}",
+            pass_shared::kitchen::board::timer_text(ms)
+        );
+    }
+    out
 }
 
 fn journal_import(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

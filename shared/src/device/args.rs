@@ -54,10 +54,18 @@ pub struct DeviceArgs {
     /// Where to put the control socket (defaults to the database path with `.sock`).
     #[arg(long)]
     pub control: Option<PathBuf>,
+    /// A kitchen screen's station (for example grill, fry, expo); kept in its settings file, so
+    /// later starts may leave it out.
+    #[arg(long)]
+    pub station: Option<String>,
     /// Run on a controlled clock starting at this instant (ms since the epoch), set and
     /// advanced with `pass ctl … clock`: tests and the demo only.
     #[arg(long)]
     pub manual_clock: Option<i64>,
+    /// Ingest the store's integration inbox: take orders from online-ordering and delivery
+    /// systems and answer them. Exactly one device of a store does.
+    #[arg(long)]
+    pub inbox: bool,
 }
 
 /// `on` or `off`.
@@ -126,9 +134,10 @@ impl DeviceArgs {
             control,
             manual_clock_ms: self.manual_clock,
             mdns,
-            station: file.station,
+            station: self.station,
             host_broker,
             broker_port: self.broker_port,
+            inbox: self.inbox,
         })
     }
 }
@@ -174,6 +183,8 @@ mod tests {
             mqtt_password_file: None,
             control: None,
             manual_clock: None,
+            station: None,
+            inbox: false,
         }
     }
 
@@ -294,12 +305,10 @@ mod tests {
         assert_eq!(config.broker, BrokerSetting::Discover);
         assert_eq!(config.mdns, MdnsScope::Loopback);
         assert!(!config.host_broker, "a terminal does not host by default");
-        assert_eq!(config.station, None);
 
         DeviceFile {
             broker: Some("mqtt://10.0.0.5:1883".into()),
             mdns: Some(MdnsScope::Lan),
-            station: Some("bar".into()),
             host_broker: Some(true),
         }
         .save(&DeviceFile::path_for(&db))
@@ -315,7 +324,6 @@ mod tests {
             }
         );
         assert_eq!(config.mdns, MdnsScope::Lan);
-        assert_eq!(config.station.as_deref(), Some("bar"));
         assert!(config.host_broker);
 
         // Options win over the file.

@@ -148,6 +148,23 @@ enum Request {
         timeout_ms: u64,
     },
     Stop,
+    /// A kitchen screen's tickets: `list`, `recall_list`, or `act` with a kitchen action.
+    Kitchen {
+        op: KitchenOp,
+        #[serde(default)]
+        action: Option<crate::kitchen::actions::KitchenAction>,
+    },
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum KitchenOp {
+    /// The board as this screen shows it (every page).
+    List,
+    /// Recently bumped tickets that can be recalled.
+    RecallList,
+    /// Carry out `action`.
+    Act,
 }
 
 fn refuse(error: impl std::fmt::Display) -> Value {
@@ -204,6 +221,103 @@ async fn handle(shared: &Arc<Shared>, line: &str) -> Value {
         Request::Stop => {
             let _ = shared.stop.send(true);
             json!({"ok": true})
+        }
+        Request::Kitchen { op, action } => {
+            let handle = super::DeviceHandle {
+                shared: Arc::clone(shared),
+            };
+            match tokio::task::spawn_blocking(move || kitchen(&handle, op, action)).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => refuse(e),
+                Err(e) => refuse(e),
+            }
+        }
+    }
+}
+
+/// Answers a kitchen request on the device's own station(s), as its screen would.
+fn kitchen(
+    handle: &super::DeviceHandle,
+    op: KitchenOp,
+    action: Option<crate::kitchen::actions::KitchenAction>,
+) -> Result<Value, String> {
+    use crate::kitchen::{board, cards};
+    let settings = handle
+        .kitchen_settings()
+        .ok_or("this device is not a kitchen screen")?;
+    let now = handle.now_ms();
+    match (op, action) {
+        (KitchenOp::Act, Some(action)) => {
+            let seq = handle.act(&action)?;
+            Ok(json!({"ok": true, "seq": seq}))
+        }
+        (KitchenOp::Act, None) => Err("act needs an action".to_owned()),
+        (_, Some(_)) => Err("only act takes an action".to_owned()),
+        (KitchenOp::List, None) => {
+            let stations = settings.stations();
+            let expo = settings.station == crate::kitchen::EXPO;
+            let (board, all_day, median) = handle
+                .journal()
+                .read(|db| {
+                    let input = board::BoardInput {
+                        station: &settings.station,
+                        taken_over: &settings.taken_over,
+                        timers: &settings.timers,
+                        grid: settings.layout,
+                        now_ms: now,
+                        page: 0,
+                    };
+                    if expo {
+                        let tickets = cards::expo_tickets(db)?;
+                        Ok((board::expo_board(&input, &tickets), Vec::new(), None))
+                    } else {
+                        let open = cards::open_tickets(db, &stations)?;
+                        Ok((
+                            board::station_board(&input, &open),
+                            cards::all_day(&open),
+                            cards::median_last_hour_ms(db, &stations, now)?,
+                        ))
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            let cards: Vec<Value> = board
+                .pages
+                .iter()
+                .enumerate()
+                .flat_map(|(page, placed)| {
+                    placed.iter().map(move |p| {
+                        let c = &p.card;
+                        json!({
+                            "page": page + 1, "slot": p.slot, "key": c.key, "check": c.check,
+                            "course": c.course, "station": c.station, "number": c.number,
+                            "place": c.place, "server": c.server, "band": c.band,
+                            "status": c.status_text(), "rush": c.rush, "held": c.held,
+                            "taken_over": c.taken_over,
+                            "lines": c.lines.iter().map(|l| json!({"text": l.text, "style": l.style, "line": l.line})).collect::<Vec<_>>(),
+                        })
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "ok": true,
+                "station": settings.station,
+                "stations": stations,
+                "pages": board.page_count(),
+                "cards": cards,
+                "all_day": all_day,
+                "median_last_hour_ms": median,
+            }))
+        }
+        (KitchenOp::RecallList, None) => {
+            let recall = handle
+                .journal()
+                .read(|db| cards::recently_bumped(db, &settings.stations(), now))
+                .map_err(|e| e.to_string())?;
+            let rows: Vec<Value> = recall
+                .iter()
+                .map(|c| json!({"ticket": c.ticket, "number": c.number, "station": c.station, "bumped_ms": c.bumped_ms}))
+                .collect();
+            Ok(json!({"ok": true, "recall": rows}))
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | file | what | who writes it |
 //! |---|---|---|
-//! | `<db stem>.device.toml` | the per-device configuration ([`DeviceFile`]) | a person, or the terminal's settings screen through [`DeviceFile::save`] |
+//! | `<db stem>.device.toml` | the per-device network configuration ([`DeviceFile`]) | a person, or the terminal's settings screen through [`DeviceFile::save`] |
 //! | `<db stem>.last-broker` | the last broker address that worked ([`remember_broker`]) | the device |
 //! | `<db stem>.broker-password` | the store's broker password (0600, [`store_password`]) | the first device that hosts the embedded broker, or whoever installs the store |
 //!
@@ -12,16 +12,15 @@
 //!
 //! # `<db stem>.device.toml`
 //!
-//! Only what is truly per device (store-wide settings are journal events). Every entry is
-//! optional, and a command-line option overrides it:
+//! How this device reaches its store: only what is truly per device (store-wide settings are
+//! journal events; a kitchen screen's station, timers and layout are in its own settings file,
+//! `<db stem>.kds.toml`). Every entry is optional, and a command-line option overrides it:
 //!
 //! ```toml
 //! # The broker, when discovery cannot find it (a Wi-Fi that blocks multicast): overrides mDNS.
 //! broker = "mqtt://10.0.0.5:1883"
 //! # Which interfaces mDNS uses: "off", "loopback", "lan" or an interface name.
 //! mdns = "lan"
-//! # The kitchen station this screen serves (advertised in its mDNS TXT record).
-//! station = "grill"
 //! # Whether this device may host the embedded broker (kitchen screens do by default).
 //! host_broker = true
 //! ```
@@ -33,7 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::parse_broker_url;
-use crate::net::discovery::{MdnsScope, MqttVersion, valid_station};
+use crate::net::discovery::{MdnsScope, MqttVersion};
 use crate::net::finder::Endpoint;
 
 /// Largest configuration or password file read.
@@ -66,8 +65,6 @@ pub struct DeviceFile {
     pub broker: Option<String>,
     /// Which interfaces mDNS uses.
     pub mdns: Option<MdnsScope>,
-    /// The kitchen station this device serves.
-    pub station: Option<String>,
     /// Whether this device may host the embedded broker.
     pub host_broker: Option<bool>,
 }
@@ -78,7 +75,6 @@ pub struct DeviceFile {
 struct RawDeviceFile {
     broker: Option<String>,
     mdns: Option<String>,
-    station: Option<String>,
     host_broker: Option<bool>,
 }
 
@@ -114,17 +110,9 @@ impl DeviceFile {
             .map(|m| m.parse::<MdnsScope>())
             .transpose()
             .map_err(|e| format!("mdns: {e}"))?;
-        if let Some(station) = &raw.station
-            && !valid_station(station)
-        {
-            return Err(format!(
-                "station: `{station}` is not 1 to 64 bytes of printable characters"
-            ));
-        }
         Ok(DeviceFile {
             broker: raw.broker,
             mdns,
-            station: raw.station,
             host_broker: raw.host_broker,
         })
     }
@@ -143,10 +131,6 @@ impl DeviceFile {
                 "# Which interfaces mDNS uses: off, loopback, lan or an interface name.\n",
             );
             text.push_str(&format!("mdns = {}\n", toml_string(&mdns.to_string())));
-        }
-        if let Some(station) = &self.station {
-            text.push_str("# The kitchen station this screen serves.\n");
-            text.push_str(&format!("station = {}\n", toml_string(station)));
         }
         if let Some(host) = self.host_broker {
             text.push_str("# Whether this device may host the embedded broker.\n");
@@ -330,7 +314,6 @@ mod tests {
         let config = DeviceFile {
             broker: Some("mqtt://10.0.0.5:1883".into()),
             mdns: Some(MdnsScope::Lan),
-            station: Some("grill".into()),
             host_broker: Some(false),
         };
         config.save(&path).expect("save");
@@ -348,7 +331,7 @@ mod tests {
         for (text, names) in [
             ("broker = \"http://x:1\"\n", "broker"),
             ("mdns = \"every-interface-please\"\n", "mdns"),
-            ("station = \"\"\n", "station"),
+            ("station = \"grill\"\n", "station"),
             ("host_broker = \"yes\"\n", "host_broker"),
             ("printer = \"lp0\"\n", "printer"),
             ("broker = \n", "line 1"),
@@ -403,19 +386,16 @@ mod tests {
         #[test]
         fn any_valid_configuration_survives_a_save_and_a_load(
             port in 1u16..,
-            station in proptest::option::of("[^\\p{Cc}]{1,20}"),
             host_broker in proptest::option::of(any::<bool>()),
             mdns in proptest::option::of(prop_oneof![
                 Just(MdnsScope::Off), Just(MdnsScope::Loopback), Just(MdnsScope::Lan),
                 "[a-z][a-z0-9]{0,7}".prop_map(MdnsScope::Interface),
             ]),
         ) {
-            let station = station.filter(|s| valid_station(s));
             let mdns = mdns.filter(|m| !matches!(m, MdnsScope::Interface(n) if ["off", "loopback", "lan"].contains(&n.as_str())));
             let config = DeviceFile {
                 broker: Some(format!("mqtt://10.1.2.3:{port}")),
                 mdns,
-                station,
                 host_broker,
             };
             prop_assert_eq!(DeviceFile::parse(&config.to_toml()), Ok(config));

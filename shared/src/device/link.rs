@@ -3,7 +3,7 @@
 //! decides). It speaks MQTT 5 to a broker that does (Mosquitto: a refused publish comes back
 //! with a reason code, counted and logged) and MQTT 3.1.1 to one that says so (the embedded
 //! broker advertises `mqtt=3.1.1`). Only the client differs: both feed replication the same
-//! [`Input`]s, and replication publishes through one [`Link`] handle, whichever client is in
+//! [`Input`]s, and replication publishes through one [`MqttLink`] handle, whichever client is in
 //! use. A configured address says no version: the link starts with MQTT 5 and, when a broker
 //! closes the connection without answering the CONNECT, tries 3.1.1 next (and back).
 //!
@@ -59,11 +59,11 @@ enum Client {
 
 /// The handle through which replication publishes: the client of the current connection.
 #[derive(Clone, Default)]
-pub(crate) struct Link {
+pub(crate) struct MqttLink {
     current: Arc<Mutex<Option<Client>>>,
 }
 
-impl Link {
+impl MqttLink {
     fn set(&self, client: Option<Client>) {
         *lock(&self.current) = client;
     }
@@ -98,6 +98,15 @@ impl Link {
                 .publish(out.topic, qos_v311(out.qos), out.retain, out.payload)
                 .await
                 .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Subscribes to `filter` at QoS 1, waiting for room in the request queue (call it from a
+    /// task of its own). `Err` when there is no connection.
+    pub async fn subscribe(&self, filter: String) -> Result<(), String> {
+        match self.client() {
+            None => Err("no broker yet".to_owned()),
+            Some(client) => subscribe_one(&client, filter).await,
         }
     }
 
@@ -286,20 +295,23 @@ fn client_for(
     }
 }
 
+async fn subscribe_one(client: &Client, filter: String) -> Result<(), String> {
+    match client {
+        Client::V5(c) => c
+            .subscribe(filter, rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
+            .await
+            .map_err(|e| e.to_string()),
+        Client::V311(c) => c
+            .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}
+
 fn subscribe_all(client: Client, topics: Vec<String>) {
     tokio::spawn(async move {
         for topic in topics {
-            let result = match &client {
-                Client::V5(c) => c
-                    .subscribe(topic, rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Client::V311(c) => c
-                    .subscribe(topic, rumqttc::QoS::AtLeastOnce)
-                    .await
-                    .map_err(|e| e.to_string()),
-            };
-            if let Err(e) = result {
+            if let Err(e) = subscribe_one(&client, topic).await {
                 tracing::warn!(error = %e, "subscribe failed");
             }
         }
@@ -314,7 +326,7 @@ pub(crate) type CredentialSource = Arc<dyn Fn() -> Option<Credentials> + Send + 
 /// replication stops listening.
 pub(crate) async fn run(
     shared: Arc<Shared>,
-    link: Link,
+    link: MqttLink,
     mut targets: watch::Receiver<Option<LinkTarget>>,
     states: watch::Sender<LinkState>,
     inputs: mpsc::Sender<Input>,

@@ -1,6 +1,6 @@
 //! A running device: its journal, replication over MQTT, and a local control socket.
 //!
-//! One process owns the device's database. The tokio runtime runs a few tasks that talk over
+//! One process owns the device's database. The tokio runtime runs these tasks that talk over
 //! channels, so that nothing waits on anything it also has to drive:
 //!
 //! - the **MQTT task** ([`link`]) owns the MQTT client's event loop, pointed at whichever broker
@@ -14,6 +14,8 @@
 //! - the **replication task** owns the [`Replicator`] state machine and carries out its actions
 //!   in order: publish, apply to the journal (on a blocking thread: the journal commits before it
 //!   answers), note a peer's head of this device's own origin;
+//! - the **inbox task**, on the one device that ingests the store's integration inbox
+//!   (`--inbox`), takes orders from outside systems and answers them (see [`crate::net::inbox`]);
 //! - the **control task** serves the control socket (one JSON object per line), which is how
 //!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop.
 //!
@@ -26,6 +28,7 @@ mod control;
 mod discover;
 pub mod files;
 mod host;
+mod inbox;
 mod link;
 
 pub use args::DeviceArgs;
@@ -40,6 +43,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::event::DeviceRole;
 use crate::journal::{Journal, JournalOptions};
+use crate::kitchen::actions::KitchenAction;
+use crate::kitchen::settings::KdsSettings;
 use crate::net::discovery::{DeviceAd, Mdns, MdnsScope, MqttVersion};
 use crate::net::finder::{Endpoint, Finder, Timing};
 use crate::net::protocol::v1::{DeviceId, StoreId, Topic};
@@ -47,7 +52,7 @@ use crate::net::replication::{Action, Identity, Replicator, Tuning};
 use crate::projection::StoreProjections;
 
 use self::host::Hosting;
-use self::link::{Link, LinkState, LinkTarget};
+use self::link::{LinkState, LinkTarget, MqttLink};
 
 /// How often the replicator is ticked.
 const TICK: Duration = Duration::from_millis(250);
@@ -70,10 +75,13 @@ pub struct DeviceConfig {
     pub control: PathBuf,
     /// Start a controlled clock at this instant (ms since the epoch) instead of the system clock.
     pub manual_clock_ms: Option<i64>,
+    /// A kitchen screen's station (`--station`); its settings file may add stations taken over.
+    pub station: Option<String>,
+    /// This device ingests the store's integration inbox (orders from online-ordering and
+    /// delivery systems): exactly one device of a store does.
+    pub inbox: bool,
     /// Which interfaces mDNS uses (advertising this device, finding the broker).
     pub mdns: MdnsScope,
-    /// The kitchen station this device serves, advertised in its TXT record.
-    pub station: Option<String>,
     /// Whether this device may host the embedded broker when no broker answers.
     pub host_broker: bool,
     /// A fixed port for the embedded broker this device hosts (`None`: 1883 on a store's LAN,
@@ -170,7 +178,11 @@ pub(crate) struct Shared {
     pub received_live: AtomicU64,
     /// Peers' envelopes accepted into the journal from pull answers (`sync/…`), this run.
     pub received_by_pull: AtomicU64,
-    /// When `run` was called, for the time it took to connect.
+    /// The clock events are stamped with (and kitchen actions are timed by).
+    pub clock: Arc<dyn Clock>,
+    /// A kitchen screen's settings and where they are kept; `None` for other devices.
+    pub kitchen: Option<Mutex<(KdsSettings, PathBuf)>>,
+    /// When the device was opened, for the time it took to connect.
     pub launched: Instant,
     /// The broker in use, for the status.
     pub broker: Mutex<BrokerView>,
@@ -203,184 +215,426 @@ impl Shared {
 
 /// Runs a device until it is told to stop (control socket `stop`, Ctrl-C or SIGTERM).
 pub fn run(config: DeviceConfig) -> anyhow::Result<()> {
-    let launched = Instant::now();
-    let fault = control::Fault::from_env()?;
-    if let Some(fault) = fault {
-        tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
-    }
-    let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
-        Some(ms) => {
-            let c = ManualClock::starting_at(ms);
-            (Arc::new(c.clone()), Some(c))
-        }
-        None => (Arc::new(SystemClock), None),
-    };
-    let journal = Arc::new(Journal::open_with(
-        &config.db,
-        JournalOptions::new(clock, config.role, config.name.clone()),
-        vec![Box::new(StoreProjections::new())],
-    )?);
-    let identity = Identity {
-        store: config.store.clone(),
-        device: config.device.clone(),
-        origin: journal.origin().clone(),
-        role: config.role.into(),
-        name: config.name.clone(),
-    };
-    let started = Instant::now();
-    let base_ms = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
-    let replicator = Replicator::new(identity, Tuning::default(), journal.heads()?, base_ms);
-    let (stop, stop_rx) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        journal,
-        replicator: Mutex::new(replicator),
-        connected: Mutex::new(false),
-        refused_publishes: std::sync::atomic::AtomicU64::new(0),
-        manual_clock: manual,
-        started,
-        base_ms,
-        local_changed: Notify::new(),
-        heads_version: watch::channel(0).0,
-        stop,
-        device: config.device.clone(),
-        store: config.store.clone(),
-        fault,
-        appends: AtomicU64::new(0),
-        received_live: AtomicU64::new(0),
-        received_by_pull: AtomicU64::new(0),
-        launched,
-        broker: Mutex::new(BrokerView::default()),
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("pass-device")
-        .build()?;
-    runtime.block_on(async move {
-        let (inputs, inputs_rx) = mpsc::channel(4_096);
-        let link = Link::default();
-        let (targets, targets_rx) = watch::channel(None);
-        let (states, states_rx) = watch::channel(LinkState::Down { generation: 0 });
-        tokio::spawn(link::run(
-            Arc::clone(&shared),
-            link.clone(),
-            targets_rx,
-            states,
-            inputs,
-            credential_source(&config),
-        ));
-        let listener = control::bind(&config.control)?;
-        let mdns = advertise(&config)?;
-        let (hosting_tx, hosting_rx) = watch::channel(None);
-        let mut supervisor = None;
-        let mut discovery = None;
-        match &config.broker {
-            BrokerSetting::Configured { host, port } => {
-                let endpoint = Endpoint {
-                    host: host.clone(),
-                    port: *port,
-                    mqtt: MqttVersion::V5,
-                };
-                {
-                    let mut view = lock(&shared.broker);
-                    view.url = Some(endpoint.to_string());
-                    view.source = Some("configured");
-                }
-                let _ = targets.send(Some(LinkTarget {
-                    generation: 1,
-                    endpoint,
-                    version_known: false,
-                }));
-            }
-            BrokerSetting::Discover => {
-                let mdns = mdns.clone().ok_or_else(|| {
-                    anyhow::anyhow!("no broker: give --broker mqtt://host:port, or let mDNS find one (--mdns loopback, lan or an interface)")
-                })?;
-                let browser = mdns.browse_brokers(&config.store)?;
-                let host = if config.host_broker {
-                    let (commands, commands_rx) = mpsc::channel(4);
-                    let settings = host::HostSettings {
-                        program: host::pass_program(),
-                        store: config.store.clone(),
-                        host: config.device.clone(),
-                        mdns: config.mdns.clone(),
-                        db: config.db.clone(),
-                        user: STORE_BROKER_USER.to_owned(),
-                        port: config.broker_port,
-                    };
-                    supervisor = Some(tokio::spawn(host::supervise(
-                        settings,
-                        commands_rx,
-                        hosting_tx.clone(),
-                    )));
-                    Some(commands)
-                } else {
-                    None
-                };
-                let remembered = files::remembered_broker(&config.db);
-                let finder = Finder::new(
-                    config.host_broker,
-                    Timing::with_draw(random_draw()),
-                    remembered,
-                    shared.mono_ms(),
-                );
-                let task = discover::Discovery {
-                    shared: Arc::clone(&shared),
-                    finder,
-                    mdns,
-                    browser,
-                    db: config.db.clone(),
-                    targets,
-                    states: states_rx,
-                    host,
-                    hosting: hosting_rx,
-                };
-                discovery = Some(tokio::spawn(task.run(stop_rx.clone())));
-            }
-        }
-        tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), mdns = %config.mdns, "device running");
-        let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
-        let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
-        replicate(Arc::clone(&shared), link.clone(), inputs_rx, stop_rx).await;
-        // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
-        let farewell = lock(&shared.replicator).farewell();
-        for action in farewell {
-            if let Action::Publish(out) = action {
-                let _ = link.publish(out).await;
-            }
-        }
-        link.disconnect().await;
-        // The discovery task ends with the stop; its end closes the supervisor's commands,
-        // which stops a hosted broker (it withdraws its advertisement as it goes).
-        if let Some(task) = discovery {
-            let _ = task.await;
-        }
-        if let Some(task) = supervisor {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-        if let Some(mdns) = mdns.and_then(|m| Arc::try_unwrap(m).ok()) {
-            tokio::task::spawn_blocking(move || mdns.shutdown()).await.ok();
-        }
-        control_task.abort();
-        signals.abort();
-        let _ = std::fs::remove_file(&config.control);
-        anyhow::Ok(())
-    })?;
-    Ok(())
+    Device::open(config)?.serve()
 }
 
-/// Starts mDNS on the configured interfaces and advertises this device; `None` when mDNS is
-/// off. A device with a configured broker runs without mDNS if it cannot start (logged); an
-/// unconfigured one cannot.
-fn advertise(config: &DeviceConfig) -> anyhow::Result<Option<Arc<Mdns>>> {
+/// Opens a device and serves it on a thread of its own: how an app with a window runs its
+/// device beside the renderer. The handle reads and drives it; [`DeviceHandle::stop`] ends it.
+pub fn spawn(config: DeviceConfig) -> anyhow::Result<DeviceHandle> {
+    let device = Device::open(config)?;
+    let handle = device.handle();
+    std::thread::Builder::new()
+        .name("pass-device".into())
+        .spawn(move || {
+            if let Err(e) = device.serve() {
+                tracing::error!(error = %format!("{e:#}"), "the device stopped");
+            }
+        })?;
+    Ok(handle)
+}
+
+/// A device opened (journal, identity, replication state) but not yet serving.
+pub struct Device {
+    config: DeviceConfig,
+    shared: Arc<Shared>,
+}
+
+impl Device {
+    /// Opens the device's database and settings; nothing is on the network yet.
+    pub fn open(config: DeviceConfig) -> anyhow::Result<Device> {
+        let launched = Instant::now();
+        let fault = control::Fault::from_env()?;
+        if let Some(fault) = fault {
+            tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
+        }
+        let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match config.manual_clock_ms {
+            Some(ms) => {
+                let c = ManualClock::starting_at(ms);
+                (Arc::new(c.clone()), Some(c))
+            }
+            None => (Arc::new(SystemClock), None),
+        };
+        let kitchen = match config.role {
+            DeviceRole::KitchenScreen => Some(Mutex::new(kitchen_settings(&config)?)),
+            _ => None,
+        };
+        let journal = Arc::new(Journal::open_with(
+            &config.db,
+            JournalOptions::new(Arc::clone(&clock), config.role, config.name.clone()),
+            vec![Box::new(StoreProjections::new())],
+        )?);
+        let identity = Identity {
+            store: config.store.clone(),
+            device: config.device.clone(),
+            origin: journal.origin().clone(),
+            role: config.role.into(),
+            name: config.name.clone(),
+        };
+        let started = Instant::now();
+        let base_ms = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
+        let replicator = Replicator::new(identity, Tuning::default(), journal.heads()?, base_ms);
+        let shared = Arc::new(Shared {
+            journal,
+            replicator: Mutex::new(replicator),
+            connected: Mutex::new(false),
+            refused_publishes: std::sync::atomic::AtomicU64::new(0),
+            manual_clock: manual,
+            started,
+            base_ms,
+            local_changed: Notify::new(),
+            heads_version: watch::channel(0).0,
+            stop: watch::channel(false).0,
+            device: config.device.clone(),
+            store: config.store.clone(),
+            fault,
+            appends: AtomicU64::new(0),
+            received_live: AtomicU64::new(0),
+            received_by_pull: AtomicU64::new(0),
+            clock,
+            kitchen,
+            launched,
+            broker: Mutex::new(BrokerView::default()),
+        });
+        Ok(Device { config, shared })
+    }
+
+    /// A handle for reading and driving the device while it serves.
+    pub fn handle(&self) -> DeviceHandle {
+        DeviceHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Serves the device (MQTT, replication, control socket) until it is told to stop.
+    pub fn serve(self) -> anyhow::Result<()> {
+        let Device { config, shared } = self;
+        let stop_rx = shared.stop.subscribe();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("pass-device")
+            .build()?;
+        runtime.block_on(async move {
+            let (inputs, inputs_rx) = mpsc::channel(4_096);
+            let link = MqttLink::default();
+            let (targets, targets_rx) = watch::channel(None);
+            let (states, states_rx) = watch::channel(LinkState::Down { generation: 0 });
+            tokio::spawn(link::run(
+                Arc::clone(&shared),
+                link.clone(),
+                targets_rx,
+                states,
+                inputs,
+                credential_source(&config),
+            ));
+            let inbox = config
+                .inbox
+                .then(|| inbox::Handle::start(&shared, link.clone()));
+            let listener = control::bind(&config.control)?;
+            let mdns = advertise(&config, &shared)?;
+            let (hosting_tx, hosting_rx) = watch::channel(None);
+            let mut supervisor = None;
+            let mut discovery = None;
+            match &config.broker {
+                BrokerSetting::Configured { host, port } => {
+                    let endpoint = Endpoint {
+                        host: host.clone(),
+                        port: *port,
+                        mqtt: MqttVersion::V5,
+                    };
+                    {
+                        let mut view = lock(&shared.broker);
+                        view.url = Some(endpoint.to_string());
+                        view.source = Some("configured");
+                    }
+                    let _ = targets.send(Some(LinkTarget {
+                        generation: 1,
+                        endpoint,
+                        version_known: false,
+                    }));
+                }
+                BrokerSetting::Discover => {
+                    let mdns = mdns.clone().ok_or_else(|| {
+                        anyhow::anyhow!("no broker: give --broker mqtt://host:port, or let mDNS find one (--mdns loopback, lan or an interface)")
+                    })?;
+                    let browser = mdns.browse_brokers(&config.store)?;
+                    let host = if config.host_broker {
+                        let (commands, commands_rx) = mpsc::channel(4);
+                        let settings = host::HostSettings {
+                            program: host::pass_program(),
+                            store: config.store.clone(),
+                            host: config.device.clone(),
+                            mdns: config.mdns.clone(),
+                            db: config.db.clone(),
+                            user: STORE_BROKER_USER.to_owned(),
+                            port: config.broker_port,
+                        };
+                        supervisor = Some(tokio::spawn(host::supervise(
+                            settings,
+                            commands_rx,
+                            hosting_tx.clone(),
+                        )));
+                        Some(commands)
+                    } else {
+                        None
+                    };
+                    let remembered = files::remembered_broker(&config.db);
+                    let finder = Finder::new(
+                        config.host_broker,
+                        Timing::with_draw(random_draw()),
+                        remembered,
+                        shared.mono_ms(),
+                    );
+                    let task = discover::Discovery {
+                        shared: Arc::clone(&shared),
+                        finder,
+                        mdns,
+                        browser,
+                        db: config.db.clone(),
+                        targets,
+                        states: states_rx,
+                        host,
+                        hosting: hosting_rx,
+                    };
+                    discovery = Some(tokio::spawn(task.run(stop_rx.clone())));
+                }
+            }
+            tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), mdns = %config.mdns, "device running");
+            let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
+            let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
+            let kitchen_task = tokio::spawn(kitchen_duty(Arc::clone(&shared)));
+            replicate(Arc::clone(&shared), link.clone(), inputs_rx, stop_rx, inbox).await;
+            // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
+            let farewell = lock(&shared.replicator).farewell();
+            for action in farewell {
+                if let Action::Publish(out) = action {
+                    let _ = link.publish(out).await;
+                }
+            }
+            link.disconnect().await;
+            // The discovery task ends with the stop; its end closes the supervisor's commands,
+            // which stops a hosted broker (it withdraws its advertisement as it goes).
+            if let Some(task) = discovery {
+                let _ = task.await;
+            }
+            if let Some(task) = supervisor {
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            }
+            if let Some(mdns) = mdns.and_then(|m| Arc::try_unwrap(m).ok()) {
+                tokio::task::spawn_blocking(move || mdns.shutdown()).await.ok();
+            }
+            control_task.abort();
+            signals.abort();
+            kitchen_task.abort();
+            let _ = std::fs::remove_file(&config.control);
+            anyhow::Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// A kitchen screen's settings: its file beside the database, with `--station` (when given)
+/// deciding the station; written back when the station changed or there was no file.
+fn kitchen_settings(config: &DeviceConfig) -> anyhow::Result<(KdsSettings, PathBuf)> {
+    let path = KdsSettings::path_for(&config.db);
+    let loaded = KdsSettings::load(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let settings = match (loaded, &config.station) {
+        (Some(s), Some(station)) if &s.station == station => s,
+        (Some(mut s), Some(station)) => {
+            s.station = station.clone();
+            s.taken_over.retain(|t| t != station);
+            s.save(&path).map_err(|e| anyhow::anyhow!(e))?;
+            s
+        }
+        (Some(s), None) => s,
+        (None, station) => {
+            let s = KdsSettings::new(station.as_deref().unwrap_or(crate::kitchen::EXPO));
+            s.save(&path).map_err(|e| anyhow::anyhow!(e))?;
+            s
+        }
+    };
+    Ok((settings, path))
+}
+
+/// A kitchen screen's standing duty: whenever the journal changes, write "ticket shown" for
+/// each fired ticket of its stations that no screen has shown yet (its timer starts there).
+async fn kitchen_duty(shared: Arc<Shared>) {
+    if shared.kitchen.is_none() {
+        return;
+    }
+    let mut changes = shared.heads_version.subscribe();
+    loop {
+        changes.borrow_and_update();
+        let handle = DeviceHandle {
+            shared: Arc::clone(&shared),
+        };
+        match tokio::task::spawn_blocking(move || handle.show_new_tickets()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(tickets = n, "tickets shown"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot mark tickets shown"),
+            Err(e) => tracing::error!(error = %e, "kitchen duty stopped"),
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// How a device's link to its store looks now: what its screen's status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Link {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// No peer heard since this wall-clock instant (ms since the epoch); `None` while some peer
+    /// is heard (or none was ever expected).
+    pub cut_off_since_ms: Option<u64>,
+    /// Own events no peer has confirmed holding yet.
+    pub unconfirmed: u64,
+    /// Peers heard recently, by device id.
+    pub peers: Vec<String>,
+}
+
+/// Reads and drives a running device from the same process (the app with a window).
+#[derive(Clone)]
+pub struct DeviceHandle {
+    shared: Arc<Shared>,
+}
+
+impl DeviceHandle {
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.shared.journal
+    }
+
+    /// Now, on the device's clock (the one its events are stamped with).
+    pub fn now_ms(&self) -> i64 {
+        self.shared.clock.wall_ms()
+    }
+
+    /// The controlled clock, when the device runs on one (tests and the demo).
+    pub fn manual_clock(&self) -> Option<&ManualClock> {
+        self.shared.manual_clock.as_ref()
+    }
+
+    /// Changes whenever the journal's heads may have changed: a cue to read the projections again.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.heads_version.subscribe()
+    }
+
+    pub fn link(&self) -> Link {
+        let now = self.shared.mono_ms();
+        let r = lock(&self.shared.replicator);
+        Link {
+            connected: *lock(&self.shared.connected),
+            cut_off_since_ms: r.cut_off_since(now),
+            unconfirmed: r.unconfirmed(),
+            peers: r
+                .peers(now)
+                .into_iter()
+                .filter(|p| p.present)
+                .map(|p| p.device.to_string())
+                .collect(),
+        }
+    }
+
+    /// Appends `event` (committed before this returns) and lets replication publish it.
+    pub fn append(
+        &self,
+        event: &crate::event::Event,
+    ) -> Result<crate::journal::Committed, crate::journal::JournalError> {
+        let committed = self.shared.journal.append(event)?;
+        self.note_journal_changed();
+        Ok(committed)
+    }
+
+    /// Tells replication and the screen that the journal was written to directly (through
+    /// [`DeviceHandle::journal`]): replication publishes, the screen reads again.
+    pub fn note_journal_changed(&self) {
+        self.shared.local_changed.notify_one();
+        self.shared.heads_version.send_modify(|v| *v += 1);
+    }
+
+    /// A kitchen screen's settings (`None` for other devices).
+    pub fn kitchen_settings(&self) -> Option<KdsSettings> {
+        self.shared.kitchen.as_ref().map(|k| lock(k).0.clone())
+    }
+
+    /// Replaces a kitchen screen's settings: checked, saved to its file, then in force.
+    pub fn set_kitchen_settings(&self, settings: KdsSettings) -> Result<(), String> {
+        let kitchen = self
+            .shared
+            .kitchen
+            .as_ref()
+            .ok_or("only a kitchen screen has kitchen settings")?;
+        let mut guard = lock(kitchen);
+        settings.save(&guard.1)?;
+        guard.0 = settings;
+        drop(guard);
+        // Tickets of a station just taken over may need showing.
+        self.shared.heads_version.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    /// Carries out a cook's action at the device's now: checked against the ticket rules, then
+    /// committed. Returns the event's sequence number.
+    pub fn act(&self, action: &KitchenAction) -> Result<u64, String> {
+        let now = self.now_ms();
+        let event = self
+            .shared
+            .journal
+            .read(|db| Ok(crate::kitchen::actions::plan(db, action, now)))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        self.append(&event)
+            .map(|c| c.seq)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Writes "ticket shown" for this kitchen screen's new tickets; returns how many.
+    pub fn show_new_tickets(&self) -> Result<usize, String> {
+        let Some(settings) = self.kitchen_settings() else {
+            return Ok(0);
+        };
+        let now = self.now_ms();
+        let events = self
+            .shared
+            .journal
+            .read(|db| {
+                Ok(crate::kitchen::actions::shown_events(
+                    db,
+                    &settings.stations(),
+                    now,
+                ))
+            })
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        for event in &events {
+            self.append(event).map_err(|e| e.to_string())?;
+        }
+        Ok(events.len())
+    }
+
+    /// Asks the device to stop (it says goodbye to its peers first).
+    pub fn stop(&self) {
+        let _ = self.shared.stop.send(true);
+    }
+}
+
+/// Starts mDNS on the configured interfaces and advertises this device (a kitchen screen with
+/// the station its settings hold); `None` when mDNS is off. A device with a configured broker
+/// runs without mDNS if it cannot start (logged); an unconfigured one cannot.
+fn advertise(config: &DeviceConfig, shared: &Shared) -> anyhow::Result<Option<Arc<Mdns>>> {
     if config.mdns == MdnsScope::Off {
         return Ok(None);
     }
+    let station = match &shared.kitchen {
+        Some(kitchen) => Some(lock(kitchen).0.station.clone()),
+        None => config.station.clone(),
+    };
     let ad = DeviceAd::new(
         config.store.clone(),
         config.device.clone(),
         config.role.into(),
-        config.station.clone(),
+        station,
         config.name.clone(),
     )?;
     let started = Mdns::start(&config.mdns).and_then(|mdns| {
@@ -469,9 +723,10 @@ impl Arrival {
 /// The replication task: feeds the replicator and carries out its actions.
 async fn replicate(
     shared: Arc<Shared>,
-    link: Link,
+    link: MqttLink,
     mut inputs: mpsc::Receiver<Input>,
     mut stop: watch::Receiver<bool>,
+    inbox: Option<inbox::Handle>,
 ) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -483,7 +738,19 @@ async fn replicate(
             input = inputs.recv() => match input {
                 None => return,
                 Some(Input::Connected) => {
+                    if let Some(inbox) = &inbox {
+                        inbox.on_connected(&link);
+                    }
                     (None, lock(&shared.replicator).on_connected(shared.mono_ms()))
+                }
+                // Orders for the integration inbox are not replication's.
+                Some(Input::Message { topic, payload, .. })
+                    if inbox.as_ref().is_some_and(|i| i.wants(&topic)) =>
+                {
+                    if let Some(inbox) = &inbox {
+                        inbox.divert(topic, payload);
+                    }
+                    (None, Vec::new())
                 }
                 Some(Input::Message { topic, payload, retained }) => {
                     let journal = Arc::clone(&shared.journal);
@@ -530,7 +797,7 @@ async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
 /// journal's new heads count nowhere).
 async fn carry_out(
     shared: &Arc<Shared>,
-    link: &Link,
+    link: &MqttLink,
     arrival: Option<Arrival>,
     actions: Vec<Action>,
 ) {

@@ -149,6 +149,17 @@ impl StoreTimeZone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// The local time of day at `instant_ms` (ms since the epoch), as `hh:mm`.
+    pub fn clock_text(self, instant_ms: i64) -> String {
+        use chrono::TimeZone;
+        match self.0.timestamp_millis_opt(instant_ms) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+                t.format("%H:%M").to_string()
+            }
+            chrono::LocalResult::None => "--:--".to_owned(),
+        }
+    }
 }
 
 impl Default for StoreTimeZone {
@@ -458,6 +469,14 @@ impl SettingChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_text_is_local_time() {
+        let paris = StoreTimeZone::parse("Europe/Paris").expect("zone");
+        // 2026-01-01 18:42 UTC is 19:42 in Paris (winter time).
+        assert_eq!(paris.clock_text(1_767_292_920_000), "19:42");
+        assert_eq!(StoreTimeZone::UTC.clock_text(1_767_292_920_000), "18:42");
+    }
     use proptest::prelude::*;
 
     const HOUR_MS: i64 = 3_600_000;

@@ -164,6 +164,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (business_day, origin, seq)
     );
     "#,
+    // 3: what expo has bumped (one row per bumped order and course), for the kitchen screens.
+    r#"
+    CREATE TABLE proj_expo (
+        check_id      TEXT NOT NULL,
+        course        INTEGER NOT NULL,
+        bumped_ms     INTEGER NOT NULL,
+        force_reason  TEXT,
+        PRIMARY KEY (check_id, course)
+    );
+    CREATE INDEX proj_tickets_by_check ON proj_tickets (check_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -144,6 +144,7 @@ impl StoreProjections {
             "proj_checks",
             "proj_lines",
             "proj_tickets",
+            "proj_expo",
             "proj_stock_moves",
         ] {
             db.prepare_cached(&format!("DELETE FROM {table} WHERE check_id = ?1"))?
@@ -364,7 +365,26 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
             serde_json::Value::Array(items).to_string(),
         ])?;
     }
+    for order in &fold.expo {
+        if let Some(bump) = order.bumped() {
+            db.prepare_cached(
+                "INSERT INTO proj_expo (check_id, course, bumped_ms, force_reason) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                check.id().as_str(),
+                order.course().0,
+                bump.at_ms,
+                bump.forced.as_ref().map(|r| r.as_str().to_owned()),
+            ])?;
+        }
+    }
     Ok(())
+}
+
+/// A check's fold from the journal, as the projections see it now: what kitchen and terminal
+/// actions check their rules against before they write an event.
+pub fn load_check_fold(db: &Connection, check_id: &str) -> rusqlite::Result<CheckFold> {
+    Ok(fold_check(check_events(db, check_id)?))
 }
 
 impl StoreProjections {
@@ -620,6 +640,7 @@ pub fn dump(db: &Connection) -> rusqlite::Result<Vec<String>> {
         ("proj_checks", "check_id"),
         ("proj_lines", "check_id, line_id"),
         ("proj_tickets", "ticket_id"),
+        ("proj_expo", "check_id, course"),
         ("proj_conflicts", "subject, origin, seq"),
         ("proj_registers", "key"),
         ("proj_stock_moves", "ingredient, hlc, origin, seq, line_id"),
@@ -650,6 +671,7 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         "proj_checks",
         "proj_lines",
         "proj_tickets",
+        "proj_expo",
         "proj_conflicts",
         "proj_registers",
         "proj_stock_moves",

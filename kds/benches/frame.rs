@@ -1,0 +1,133 @@
+//! Kitchen screen benchmark (release build, under Xvfb with Mesa's software Vulkan):
+//!
+//! - main-world schedule time per frame with 300 open tickets on the station, the board rebuilt
+//!   and redrawn on every frame (normally that happens only on a change or a timer tick):
+//!   median and p99, beside an empty Bevy + egui window measured in the same run;
+//! - time from process start until the 300 tickets are restored into the ECS;
+//! - resident memory of the screen and of the empty window.
+//!
+//! Run with `cargo bench -p kds --bench frame` (scripts/bench.sh does). Targets: ≤ 4 ms p99 per
+//! frame, restored within 0.5 s, at most 60 MB more than the empty window.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use pass_shared::clock::ManualClock;
+use pass_shared::event::DeviceRole;
+use pass_shared::journal::{Journal, JournalOptions};
+use pass_shared::kitchen::sample::kitchen_rush;
+use pass_shared::projection::StoreProjections;
+use serde_json::Value;
+
+const NOW_MS: i64 = 1_767_295_800_000;
+const FRAMES: u32 = 600;
+const RUNS: usize = 3;
+
+fn kds() -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("bench sits in <target>/<profile>/deps");
+    dir.join("kds")
+}
+
+fn run(args: &[String], out: &Path) -> Value {
+    let status = Command::new("xvfb-run")
+        .args([
+            "--auto-servernum",
+            "--server-args",
+            "-screen 0 1920x1080x24",
+        ])
+        .arg(kds())
+        .args(args)
+        .args(["--bench-frames", &FRAMES.to_string()])
+        .arg("--bench-out")
+        .arg(out)
+        .env("WGPU_BACKEND", "vulkan")
+        .status()
+        .expect("run kds under xvfb-run");
+    assert!(status.success(), "kds benchmark run failed");
+    serde_json::from_str(&std::fs::read_to_string(out).expect("report")).expect("report JSON")
+}
+
+fn percentile(sorted: &[u64], p: usize) -> f64 {
+    let rank = (p * sorted.len()).div_ceil(100).max(1) - 1;
+    sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn frames(v: &Value) -> Vec<u64> {
+    let mut f: Vec<u64> = v["frames_us"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    f.sort_unstable();
+    f
+}
+
+fn main() {
+    assert!(
+        kds().exists(),
+        "build kds first: cargo bench -p kds builds it"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("grill.db");
+    let journal = Journal::open_with(
+        &db,
+        JournalOptions::new(
+            Arc::new(ManualClock::starting_at(NOW_MS - 3_600_000)),
+            DeviceRole::KitchenScreen,
+            "grill",
+        ),
+        vec![Box::new(StoreProjections::new())],
+    )
+    .expect("journal");
+    kitchen_rush(&journal, NOW_MS, 300).expect("300 open grill tickets");
+    drop(journal);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let screen_args: Vec<String> = [
+        "--station",
+        "grill",
+        "--device",
+        "grill",
+        "--window",
+        "1920x1080",
+        "--manual-clock",
+        &NOW_MS.to_string(),
+        "--broker",
+        &format!("mqtt://127.0.0.1:{port}"),
+        "--db",
+        db.to_str().expect("utf-8 path"),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    println!("kitchen screen, 300 open grill tickets, {FRAMES} frames a run, {RUNS} runs");
+    for run_no in 1..=RUNS {
+        let empty = run(
+            &["--bench-empty".to_owned()],
+            &dir.path().join("empty.json"),
+        );
+        let screen = run(&screen_args, &dir.path().join("screen.json"));
+        let (e, s) = (frames(&empty), frames(&screen));
+        let rss = |v: &Value| v["rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0;
+        println!(
+            "run {run_no}: screen median {:.2} ms p99 {:.2} ms | empty window median {:.2} ms p99 {:.2} ms | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
+            percentile(&s, 50),
+            percentile(&s, 99),
+            percentile(&e, 50),
+            percentile(&e, 99),
+            screen["tickets"],
+            screen["restored_ms"].as_f64().unwrap_or(f64::NAN),
+            rss(&screen),
+            rss(&empty),
+            rss(&screen) - rss(&empty),
+        );
+    }
+}

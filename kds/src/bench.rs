@@ -1,0 +1,114 @@
+//! `--bench-frames N --bench-out FILE`: measures the screen in a real window. Each frame's
+//! main-world schedule time (from the first system of `First` to the last of `Last`: every
+//! update system and the UI layout, not the render world) is recorded over `N` frames after a
+//! warm-up, with the board rebuilt and redrawn on every frame (the worst case: normally that
+//! happens only on a change or a timer tick), together with the time from process start until
+//! the tickets were restored into the ECS, and the process's resident memory. The figures go to
+//! FILE as JSON and the app exits; `kds/benches/frame.rs` runs it and prints the summary.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use serde::Serialize;
+
+use crate::kitchen::Screen;
+
+/// Frames left out at the start (pipelines compiling, fonts rasterised).
+const WARM_UP: u32 = 30;
+
+/// What to measure.
+#[derive(Resource, Debug, Clone)]
+pub struct Bench {
+    pub frames: u32,
+    pub out: PathBuf,
+    /// When the process started.
+    pub started: Instant,
+    /// An empty window: no kitchen plugins, the baseline for memory and frame time.
+    pub empty: bool,
+}
+
+#[derive(Resource, Default)]
+struct Record {
+    frame_start: Option<Instant>,
+    seen: u32,
+    frames_us: Vec<u64>,
+    restored: Option<Duration>,
+    tickets: usize,
+}
+
+#[derive(Serialize)]
+struct Report {
+    empty: bool,
+    frames_us: Vec<u64>,
+    restored_ms: Option<f64>,
+    tickets: usize,
+    rss_kib: Option<u64>,
+}
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<Record>()
+        .add_systems(First, frame_start)
+        .add_systems(Last, frame_end)
+        .add_systems(
+            Update,
+            (restored, force_redraw)
+                .before(crate::kitchen::Systems)
+                .run_if(resource_exists::<Screen>),
+        );
+}
+
+fn frame_start(mut record: ResMut<Record>) {
+    record.frame_start = Some(Instant::now());
+}
+
+fn restored(bench: Res<Bench>, screen: Res<Screen>, mut record: ResMut<Record>) {
+    if record.restored.is_none() && screen.loaded() {
+        record.restored = Some(bench.started.elapsed());
+        record.tickets = screen.tickets.len();
+    }
+}
+
+fn force_redraw(mut screen: ResMut<Screen>, device: Res<crate::kitchen::Device>) {
+    let now = device.0.now_ms();
+    screen.force_rebuild(now);
+}
+
+fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWriter<AppExit>) {
+    let Some(start) = record.frame_start.take() else {
+        return;
+    };
+    record.seen += 1;
+    if record.seen <= WARM_UP {
+        return;
+    }
+    let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    record.frames_us.push(us);
+    if record.frames_us.len() as u32 >= bench.frames {
+        let report = Report {
+            empty: bench.empty,
+            frames_us: std::mem::take(&mut record.frames_us),
+            restored_ms: record.restored.map(|d| d.as_secs_f64() * 1000.0),
+            tickets: record.tickets,
+            rss_kib: rss_kib(),
+        };
+        match serde_json::to_string(&report) {
+            Ok(text) => {
+                if let Err(e) = std::fs::write(&bench.out, text) {
+                    error!(path = %bench.out.display(), error = %e, "cannot write the benchmark");
+                }
+            }
+            Err(e) => error!(error = %e, "cannot serialise the benchmark"),
+        }
+        exit.write(AppExit::Success);
+    }
+}
+
+/// This process's resident memory, from /proc.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
