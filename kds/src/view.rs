@@ -47,6 +47,7 @@ const STATION_DONE: Color = Color::srgb_u8(0x6b, 0xe0, 0x8a);
 const STATION_COOKING: Color = Color::srgb_u8(0xff, 0xa8, 0x4a);
 const BAR: Color = Color::srgb_u8(0x1a, 0x1a, 0x2e);
 const BUTTON: Color = Color::srgb_u8(0x33, 0x3a, 0x55);
+const SLOT_BOX: Color = Color::srgb_u8(0x10, 0x10, 0x10);
 
 /// The header colour of a card: its timer band, grey while held.
 pub fn header_colour(card: &CardView) -> Color {
@@ -344,9 +345,12 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
         .enumerate()
         .map(|(i, s)| {
             if i == 0 {
-                s.to_uppercase()
+                pass_shared::kitchen::board::station_label(s)
             } else {
-                format!("+ {} (taken over)", s.to_uppercase())
+                format!(
+                    "+ {} (taken over)",
+                    pass_shared::kitchen::board::station_label(s)
+                )
             }
         })
         .collect();
@@ -454,7 +458,11 @@ fn card(
         card.spawn((absolute(0.0, 0.0, w, lh * 2.0), BackgroundColor(header)))
             .with_children(|head| {
                 let place = if c.taken_over {
-                    format!("{}  {}", c.place, c.station.to_uppercase())
+                    format!(
+                        "{}  {}",
+                        c.place,
+                        pass_shared::kitchen::board::station_label(&c.station)
+                    )
                 } else {
                     c.place.clone()
                 };
@@ -469,11 +477,18 @@ fn card(
                         header_text,
                     ),
                 );
-                label(
-                    head,
-                    [w - 52.0, 0.0, 44.0, lh],
-                    text(placed.slot.to_string(), &fonts.bold, size, header_text),
-                );
+                // The slot number (the bump bar's digit) in a box of its own.
+                head.spawn((
+                    absolute(w - 50.0, 3.0, 44.0, lh - 6.0),
+                    BackgroundColor(SLOT_BOX),
+                ))
+                .with_children(|slot| {
+                    slot.spawn((
+                        absolute(0.0, 0.0, 44.0, lh - 6.0),
+                        text(placed.slot.to_string(), &fonts.bold, size * 0.9, TEXT),
+                    ))
+                    .insert(TextLayout::justify(Justify::Center).with_no_wrap());
+                });
                 let mut status = c.status_text();
                 if c.addition {
                     status.push_str("  ADD-ON");
