@@ -180,10 +180,13 @@ pub fn receipt(
 ) -> Result<Receipt, ReceiptError> {
     let check = input.check;
     let mut out = Lines(Vec::new());
-    out.add(
-        centred(&input.store.to_uppercase(), TITLE_WIDTH),
-        Style::Title,
-    );
+    // The store's name double size when it fits, else bold at the normal size.
+    let name = ascii(&input.store.to_uppercase());
+    if name.len() <= TITLE_WIDTH {
+        out.add(centred(&name, TITLE_WIDTH), Style::Title);
+    } else {
+        out.add(centred(&name, WIDTH), Style::Bold);
+    }
     let place = match check.table() {
         Some(table) => format!("Table {table}   Guests {}", check.guests()),
         None => check.order_type().to_string(),

@@ -216,6 +216,7 @@ pub fn payment_view(
     let total = check.totals().total;
     let paid = ledger.net_paid().unwrap_or(Money::ZERO);
     let due = check.balance_due().unwrap_or(Money::ZERO);
+    let balance = if due.is_negative() { Money::ZERO } else { due };
     let seats = check
         .split_by_seat()
         .map(|parts| {
@@ -224,16 +225,19 @@ pub fn payment_view(
                 .filter_map(|p| {
                     let seat = p.seat?.0;
                     let paid = ledger.paid_for_seat(seat).unwrap_or(Money::ZERO);
+                    // What the seat still owes; never more than the check does (a payment for
+                    // no seat in particular pays every seat's share).
                     let left = p.amount.checked_sub(paid).unwrap_or(Money::ZERO);
+                    let left = if left.is_negative() {
+                        Money::ZERO
+                    } else {
+                        left
+                    };
                     Some(SeatShare {
                         seat,
                         share: p.amount,
                         paid,
-                        due: if left.is_negative() {
-                            Money::ZERO
-                        } else {
-                            left
-                        },
+                        due: left.min(balance),
                     })
                 })
                 .collect()
@@ -283,7 +287,7 @@ pub fn payment_view(
         paid,
         tips: ledger.tips().unwrap_or(Money::ZERO),
         refunded: ledger.refunded().unwrap_or(Money::ZERO),
-        balance_due: if due.is_negative() { Money::ZERO } else { due },
+        balance_due: balance,
         overpaid: if paid > total {
             paid.checked_sub(total).unwrap_or(Money::ZERO)
         } else {
