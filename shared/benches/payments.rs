@@ -4,6 +4,8 @@
 //!   check's close, one commit) straight into the journal;
 //! - **cash**: the desk's whole cash payment: PIN sign-in (one argon2id verification), folding
 //!   the check, the rules, the cash drawer, the same commit;
+//! - **cash, signed in**: the same for a person the terminal's session already signed in (no
+//!   PIN to verify);
 //! - **card**: the desk's card payment through the card-terminal driver to the simulator on
 //!   loopback TCP (one request, one answer), then the same commit;
 //! - **PIN**: one sign-in alone, the part of every operation that needs a person.
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use pass_shared::clock::ManualClock;
 use pass_shared::domain::Money;
+use pass_shared::domain::check::StaffId;
 use pass_shared::domain::order::OrderType;
 use pass_shared::domain::payment::Tender;
 use pass_shared::domain::staff::{SignInThrottle, ThrottlePolicy, sign_in};
@@ -23,7 +26,7 @@ use pass_shared::event::{CashRecord, DeviceRole, Event};
 use pass_shared::journal::{Journal, JournalOptions};
 use pass_shared::kitchen::sample::{LineSpec, Sample};
 use pass_shared::payments::card::{CardTerminal, CardTiming};
-use pass_shared::payments::desk::{Desk, Towards};
+use pass_shared::payments::desk::{Desk, Operator, Towards};
 use pass_shared::payments::provider::CashDrawer;
 use pass_shared::payments::sim::{SimConfig, Simulator};
 use pass_shared::projection::{self, StoreProjections};
@@ -78,7 +81,7 @@ fn main() {
         LineSpec::new("classic_burger", &[]).seat(1),
         LineSpec::new("cola", &[]).seat(2),
     ];
-    let checks: Vec<String> = (0..3 * n)
+    let checks: Vec<String> = (0..4 * n)
         .map(|_| {
             sample
                 .order(OrderType::DineIn, Some("T1"), "sam", &lines, &[])
@@ -153,6 +156,19 @@ fn main() {
         };
         desk.card_sale("1357", &towards, None).expect("card");
     });
+    let sam = StaffId::new("sam");
+    let signed_in_ms = timed(n, |i| {
+        let towards = Towards {
+            check: checks[3 * n + i].clone(),
+            ..Towards::default()
+        };
+        desk.cash(
+            Operator::SignedIn(&sam),
+            &towards,
+            "20.00".parse().expect("amount"),
+        )
+        .expect("cash");
+    });
     let staff = journal.read(projection::staff).expect("staff");
     let pin_ms = timed(n, |i| {
         let mut throttle = SignInThrottle::new(ThrottlePolicy::default());
@@ -166,6 +182,7 @@ fn main() {
     println!("| baseline: the payment's commit alone | {b50:.2} | {b90:.2} | 1.0× |");
     for (name, ms) in [
         ("cash through the desk", cash_ms),
+        ("cash through the desk, signed in", signed_in_ms),
         ("card through the desk and the simulator", card_ms),
         ("PIN sign-in alone", pin_ms),
     ] {

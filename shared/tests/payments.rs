@@ -645,3 +645,30 @@ proptest::proptest! {
         proptest::prop_assert_eq!(kinds, vec![("declined_on_upload".to_owned(), false)]);
     }
 }
+
+#[test]
+fn a_person_signed_in_on_the_terminal_pays_without_a_second_pin_within_their_role() {
+    use pass_shared::domain::check::StaffId;
+    use pass_shared::payments::desk::Operator;
+    let store = Store::new();
+    let desk = store.desk();
+    let sam = StaffId::new("sam");
+    let paid = desk
+        .cash(Operator::SignedIn(&sam), &towards("a-1"), m("20.00"))
+        .expect("cash");
+    assert_eq!(paid["check"]["state"], "closed");
+    let tab = desk.open_tab(Operator::SignedIn(&sam), "a-2", m("30.00"), None, None);
+    assert!(
+        tab.expect_err("a server")
+            .to_string()
+            .contains("may not open bar tabs")
+    );
+    let nobody = StaffId::new("nobody");
+    let refused = desk.cash(Operator::SignedIn(&nobody), &towards("a-2"), m("20.00"));
+    assert!(
+        refused
+            .expect_err("not staff")
+            .to_string()
+            .contains("nobody is not an active member of staff")
+    );
+}

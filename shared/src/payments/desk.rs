@@ -84,6 +84,27 @@ pub struct Towards {
     pub attempt: Option<String>,
 }
 
+/// Who takes a payment: a PIN typed for this operation (`pass pay`), or the person a
+/// terminal's session has already signed in (no second PIN check; their role is checked against
+/// the staff list as it is now). A manager's approval is always a PIN typed there and then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator<'a> {
+    Pin(&'a str),
+    SignedIn(&'a crate::domain::check::StaffId),
+}
+
+impl<'a> From<&'a str> for Operator<'a> {
+    fn from(pin: &'a str) -> Operator<'a> {
+        Operator::Pin(pin)
+    }
+}
+
+impl<'a> From<&'a String> for Operator<'a> {
+    fn from(pin: &'a String) -> Operator<'a> {
+        Operator::Pin(pin)
+    }
+}
+
 /// What a terminal's desk works with.
 pub struct Desk<'a> {
     pub journal: &'a Journal,
@@ -104,6 +125,14 @@ fn closed_or_open(state: CheckState) -> &'static str {
     match state {
         CheckState::Open => "open",
         CheckState::Closed => "closed",
+    }
+}
+
+/// A decline as an error, quoting the terminal's words without any card number in them.
+fn refused(code: &str, message: &str) -> PaymentsError {
+    PaymentsError::Declined {
+        code: payment::printable(code),
+        message: payment::printable(message),
     }
 }
 
@@ -198,25 +227,32 @@ impl Desk<'_> {
         Ok(self.journal.read(f)?)
     }
 
-    /// Signs `pin` in and checks that its holder may do `what`.
+    /// Signs `who` in (a PIN, or a person already signed in) and checks that they may do
+    /// `what`.
     fn sign_in(
         &self,
-        pin: &str,
+        who: Operator<'_>,
         permission: Permission,
         what: &'static str,
     ) -> Result<Staff, PaymentsError> {
         let people = self.read(projection::staff)?;
-        let now = u64::try_from(self.now_ms).unwrap_or(0);
-        let id = {
-            let mut throttle = self
-                .throttle
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            staff::sign_in(&people, pin, now, &mut throttle)?
+        let id = match who {
+            Operator::Pin(pin) => {
+                let now = u64::try_from(self.now_ms).unwrap_or(0);
+                let mut throttle = self
+                    .throttle
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                staff::sign_in(&people, pin, now, &mut throttle)?
+            }
+            Operator::SignedIn(id) => id.clone(),
         };
-        let person = people.into_iter().find(|p| p.id() == &id).ok_or_else(|| {
-            PaymentsError::Invalid("the person signed in is not on the staff list".into())
-        })?;
+        let person = people
+            .into_iter()
+            .find(|p| p.id() == &id && p.is_active())
+            .ok_or_else(|| {
+                PaymentsError::Invalid(format!("{id} is not an active member of staff"))
+            })?;
         if !person.permits(permission) {
             return Err(PaymentsError::NotAllowed {
                 who: format!("{} ({})", person.name(), person.role().as_str()),
@@ -283,6 +319,8 @@ impl Desk<'_> {
         message: String,
         person: &Staff,
     ) -> PaymentsError {
+        // What the terminal says is quoted, never a card number it might carry.
+        let (code, message) = (payment::printable(&code), payment::printable(&message));
         let seen = fold
             .payments
             .ledger
@@ -295,7 +333,7 @@ impl Desk<'_> {
                 reference: key.to_string(),
                 amount,
                 code: code.clone(),
-                message: payment::printable(&message),
+                message: message.clone(),
                 staff: person.id().to_string(),
             };
             if let Err(e) = self.journal.append(&event) {
@@ -378,13 +416,13 @@ impl Desk<'_> {
     }
 
     /// Cash: `tendered` handed over towards `towards`; the change is the rest.
-    pub fn cash(
+    pub fn cash<'p>(
         &self,
-        pin: &str,
+        who: impl Into<Operator<'p>>,
         towards: &Towards,
         tendered: Money,
     ) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::TakePayment, "take payments")?;
+        let person = self.sign_in(who.into(), Permission::TakePayment, "take payments")?;
         let key = self.key(towards.attempt.as_deref())?;
         let (fold, check) = self.fold(&towards.check)?;
         let id = PaymentId::new(key.as_str());
@@ -449,13 +487,13 @@ impl Desk<'_> {
 
     /// A card payment through the card terminal. Offline, a payment over the store's cap needs
     /// `manager_pin` (someone who may approve it).
-    pub fn card_sale(
+    pub fn card_sale<'p>(
         &self,
-        pin: &str,
+        who: impl Into<Operator<'p>>,
         towards: &Towards,
         manager_pin: Option<&str>,
     ) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::TakePayment, "take payments")?;
+        let person = self.sign_in(who.into(), Permission::TakePayment, "take payments")?;
         let provider = self.card()?;
         let key = self.key(towards.attempt.as_deref())?;
         let (fold, check) = self.fold(&towards.check)?;
@@ -477,7 +515,7 @@ impl Desk<'_> {
         };
         let manager = match manager_pin {
             Some(p) => Some(self.sign_in(
-                p,
+                Operator::Pin(p),
                 Permission::OverrideOfflineCardCap,
                 "approve an offline card payment over the cap",
             )?),
@@ -563,15 +601,15 @@ impl Desk<'_> {
     }
 
     /// Opens a bar tab: a pre-authorisation holding `hold` on the card.
-    pub fn open_tab(
+    pub fn open_tab<'p>(
         &self,
-        pin: &str,
+        who: impl Into<Operator<'p>>,
         check_id: &str,
         hold: Money,
         seat: Option<u32>,
         attempt: Option<&str>,
     ) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::OpenTab, "open bar tabs")?;
+        let person = self.sign_in(who.into(), Permission::OpenTab, "open bar tabs")?;
         let provider = self.card()?;
         let key = self.key(attempt)?;
         let (fold, check) = self.fold(check_id)?;
@@ -619,15 +657,15 @@ impl Desk<'_> {
     }
 
     /// Closes a bar tab: captures what the check owes (plus `tip`) on the held card.
-    pub fn close_tab(
+    pub fn close_tab<'p>(
         &self,
-        pin: &str,
+        who: impl Into<Operator<'p>>,
         check_id: &str,
         tab: Option<&str>,
         tip: Money,
         attempt: Option<&str>,
     ) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::TakePayment, "close tabs")?;
+        let person = self.sign_in(who.into(), Permission::TakePayment, "close tabs")?;
         let provider = self.card()?;
         let key = self.key(attempt)?;
         let (fold, check) = self.fold(check_id)?;
@@ -711,15 +749,15 @@ impl Desk<'_> {
     }
 
     /// Sets the tip of a card payment (written on the merchant copy after the guest signed).
-    pub fn adjust_tip(
+    pub fn adjust_tip<'p>(
         &self,
-        pin: &str,
+        who: impl Into<Operator<'p>>,
         check_id: &str,
         payment_id: &str,
         tip: Money,
         attempt: Option<&str>,
     ) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::TakePayment, "adjust tips")?;
+        let person = self.sign_in(who.into(), Permission::TakePayment, "adjust tips")?;
         let provider = self.card()?;
         let key = self.key(attempt)?;
         let (fold, _) = self.fold(check_id)?;
@@ -742,7 +780,7 @@ impl Desk<'_> {
         let approval = match reply {
             ProviderReply::Approved(a) => a,
             ProviderReply::Declined { code, message } => {
-                return Err(PaymentsError::Declined { code, message });
+                return Err(refused(&code, &message));
             }
             other => {
                 return Err(PaymentsError::Invalid(format!(
@@ -777,7 +815,11 @@ impl Desk<'_> {
         reason: &str,
         attempt: Option<&str>,
     ) -> Result<Value, PaymentsError> {
-        let manager = self.sign_in(manager_pin, Permission::Refund, "give refunds")?;
+        let manager = self.sign_in(
+            Operator::Pin(manager_pin),
+            Permission::Refund,
+            "give refunds",
+        )?;
         if payment::contains_card_number(reason) {
             return Err(PaymentError::CardNumber { field: "reason" }.into());
         }
@@ -822,7 +864,7 @@ impl Desk<'_> {
                     },
                 )?;
                 if let ProviderReply::Declined { code, message } = reply {
-                    return Err(PaymentsError::Declined { code, message });
+                    return Err(refused(&code, &message));
                 }
                 (Some(key.to_string()), None)
             }
@@ -863,8 +905,12 @@ impl Desk<'_> {
     /// Asks the card terminal what became of the payments it stored offline, and records each
     /// answer once: an approval settles the payment, a decline takes it off its check (which
     /// opens again) and alerts a manager.
-    pub fn upload(&self, pin: &str) -> Result<Value, PaymentsError> {
-        self.sign_in(pin, Permission::TakePayment, "upload offline payments")?;
+    pub fn upload<'p>(&self, who: impl Into<Operator<'p>>) -> Result<Value, PaymentsError> {
+        self.sign_in(
+            who.into(),
+            Permission::TakePayment,
+            "upload offline payments",
+        )?;
         self.record_uploads()
     }
 
@@ -920,15 +966,19 @@ impl Desk<'_> {
 
     /// The card terminal's end-of-day batch: offline payments' outcomes first, then the batch,
     /// recorded with what this store recorded for the same transactions.
-    pub fn batch_close(&self, pin: &str, attempt: Option<&str>) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::CloseDay, "close the card batch")?;
+    pub fn batch_close<'p>(
+        &self,
+        who: impl Into<Operator<'p>>,
+        attempt: Option<&str>,
+    ) -> Result<Value, PaymentsError> {
+        let person = self.sign_in(who.into(), Permission::CloseDay, "close the card batch")?;
         let provider = self.card()?;
         self.record_uploads()?;
         let key = self.key(attempt)?;
         let report = match self.submit(provider, &key, ProviderOp::BatchClose)? {
             ProviderReply::Batch(report) => report,
             ProviderReply::Declined { code, message } => {
-                return Err(PaymentsError::Declined { code, message });
+                return Err(refused(&code, &message));
             }
             other => {
                 return Err(PaymentsError::Invalid(format!(
@@ -992,21 +1042,26 @@ impl Desk<'_> {
     }
 
     /// Opens this terminal's cash drawer with a float.
-    pub fn drawer_open(&self, pin: &str, float: Money) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::OpenDrawer, "open the cash drawer")?;
+    pub fn drawer_open<'p>(
+        &self,
+        who: impl Into<Operator<'p>>,
+        float: Money,
+    ) -> Result<Value, PaymentsError> {
+        let who = who.into();
+        let person = self.sign_in(who, Permission::OpenDrawer, "open the cash drawer")?;
         check_amount("a float", float, false)?;
         self.journal.append(&Event::DrawerOpened {
             drawer: self.device.to_owned(),
             float,
             staff: person.id().to_string(),
         })?;
-        self.drawer(pin)
+        self.drawer(who)
     }
 
     /// This terminal's cash drawer since it was opened: float, cash taken, change given,
     /// refunds, and what it should hold.
-    pub fn drawer(&self, pin: &str) -> Result<Value, PaymentsError> {
-        self.sign_in(pin, Permission::OpenDrawer, "see the cash drawer")?;
+    pub fn drawer<'p>(&self, who: impl Into<Operator<'p>>) -> Result<Value, PaymentsError> {
+        self.sign_in(who.into(), Permission::OpenDrawer, "see the cash drawer")?;
         let totals = self.read(|db| proj::drawer_totals(db, self.device))?;
         Ok(json!({
             "ok": true,
@@ -1024,8 +1079,12 @@ impl Desk<'_> {
 
     /// Counts this terminal's cash drawer at close: records the count against what it should
     /// hold, and says how far over or short it is.
-    pub fn drawer_count(&self, pin: &str, counted: Money) -> Result<Value, PaymentsError> {
-        let person = self.sign_in(pin, Permission::OpenDrawer, "count the cash drawer")?;
+    pub fn drawer_count<'p>(
+        &self,
+        who: impl Into<Operator<'p>>,
+        counted: Money,
+    ) -> Result<Value, PaymentsError> {
+        let person = self.sign_in(who.into(), Permission::OpenDrawer, "count the cash drawer")?;
         check_amount("a count", counted, false)?;
         let totals = self.read(|db| proj::drawer_totals(db, self.device))?;
         let expected = totals.expected()?;
