@@ -310,12 +310,18 @@ pub fn contains_card_number(text: &str) -> bool {
     find_card_number(text).is_some()
 }
 
-/// `text` as an error may quote it: a card number in it is masked, long text cut.
-pub fn printable(text: &str) -> String {
+/// `text` with every card number in it replaced by `[card number]`.
+pub fn mask_card_numbers(text: &str) -> String {
     let mut out = text.to_owned();
     while let Some((start, end)) = find_card_number(&out) {
         out.replace_range(start..end, "[card number]");
     }
+    out
+}
+
+/// `text` as an error may quote it: a card number in it is masked, long text cut.
+pub fn printable(text: &str) -> String {
+    let mut out = mask_card_numbers(text);
     if out.chars().count() > 64 {
         out = out.chars().take(61).collect::<String>() + "...";
     }

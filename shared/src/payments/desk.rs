@@ -267,7 +267,7 @@ impl Desk<'_> {
         let c = fold
             .check
             .clone()
-            .ok_or_else(|| PaymentsError::NoCheck(check.to_owned()))?;
+            .ok_or_else(|| PaymentsError::NoCheck(payment::printable(check)))?;
         Ok((fold, c))
     }
 
@@ -677,9 +677,9 @@ impl Desk<'_> {
         }
         let open: Vec<&LedgerPayment> = match tab {
             Some(id) => {
-                let p = ledger
-                    .payment(&PaymentId::new(id))
-                    .ok_or_else(|| PaymentError::UnknownPayment(PaymentId::new(id)))?;
+                let p = ledger.payment(&PaymentId::new(id)).ok_or_else(|| {
+                    PaymentError::UnknownPayment(PaymentId::new(payment::printable(id)))
+                })?;
                 if !matches!(p.state, PaymentState::OpenTab { .. }) {
                     return Err(PaymentError::NotATab(p.id.clone()).into());
                 }
@@ -762,11 +762,9 @@ impl Desk<'_> {
         let key = self.key(attempt)?;
         let (fold, _) = self.fold(check_id)?;
         let id = PaymentId::new(payment_id);
-        let p = fold
-            .payments
-            .ledger
-            .payment(&id)
-            .ok_or_else(|| PaymentError::UnknownPayment(id.clone()))?;
+        let p = fold.payments.ledger.payment(&id).ok_or_else(|| {
+            PaymentError::UnknownPayment(PaymentId::new(payment::printable(id.as_str())))
+        })?;
         let reference = match (&p.card, &p.state) {
             (_, PaymentState::OpenTab { .. }) => return Err(PaymentError::OpenTab(id).into()),
             (_, PaymentState::DeclinedOnUpload { .. }) => {
@@ -834,7 +832,9 @@ impl Desk<'_> {
         let id = PaymentId::new(payment_id);
         let p = ledger
             .payment(&id)
-            .ok_or_else(|| PaymentError::UnknownPayment(id.clone()))?
+            .ok_or_else(|| {
+                PaymentError::UnknownPayment(PaymentId::new(payment::printable(id.as_str())))
+            })?
             .clone();
         match p.state {
             PaymentState::OpenTab { .. } => return Err(PaymentError::OpenTab(id).into()),

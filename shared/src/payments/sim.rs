@@ -60,7 +60,8 @@ use super::protocol::{
 };
 use crate::domain::Money;
 use crate::domain::payment::{
-    CardBrand, IdempotencyKey, OFFLINE_EXPIRY_MS, card_brand, is_card_number, printable,
+    CardBrand, IdempotencyKey, OFFLINE_EXPIRY_MS, card_brand, is_card_number, mask_card_numbers,
+    printable,
 };
 
 /// The card read when none was tapped.
@@ -376,12 +377,15 @@ impl Simulator {
         dropped: bool,
     ) {
         let at_ms = self.now_ms(&self.state());
+        // A request never carries a card number; one that does anyway is logged masked.
+        let text = mask_card_numbers(&request.to_string());
+        let request: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         self.write_log(json!({
             "at_ms": at_ms,
             "conn": conn,
             "key": request.get("key"),
             "op": request.get("op"),
-            "request": request,
+            "request": &request,
             "effect": effect,
             "result": answer.result,
             "code": answer.code,
@@ -1004,11 +1008,16 @@ mod tests {
             .filter_map(|e| e["effect"].as_str())
             .collect();
         assert_eq!(effects, ["capture", "replay"]);
+        // A request that carries a card number anyway is logged masked.
+        let mut careless = sale("k-careless-1", "5.00");
+        careless["note"] = json!("card 4242 4242 4242 4242");
+        ask(&sim, careless);
         let text = String::from_utf8(sink.0.lock().expect("log").clone()).expect("utf-8");
         assert!(
-            !text.contains("4000000000000002"),
+            !text.contains("4000000000000002") && !text.contains("4242 4242"),
             "no card number in the log"
         );
+        assert!(text.contains("card [card number]"), "{text}");
     }
 
     #[test]
