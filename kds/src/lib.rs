@@ -60,6 +60,7 @@ impl Plugin for AppPlugin {
             window,
             keymap,
         } = &self.config;
+        let measured = app.world().contains_resource::<bench::Bench>();
         let station = self
             .device
             .kitchen_settings()
@@ -82,7 +83,7 @@ impl Plugin for AppPlugin {
         // Redraw on input or when woken, and at least once a second for the timers; never
         // continuously (six screens share one small machine in the demo).
         .insert_resource(
-            if screenshot.is_some() || app.world().contains_resource::<bench::Bench>() {
+            if screenshot.is_some() || measured {
                 WinitSettings::game()
             } else {
                 WinitSettings {
@@ -99,7 +100,7 @@ impl Plugin for AppPlugin {
         if let Some(path) = layout_dump {
             app.insert_resource(view::LayoutDump(path.clone()));
         }
-        if app.world().contains_resource::<bench::Bench>() {
+        if measured {
             app.add_plugins(bench::plugin);
         }
         app.add_plugins((

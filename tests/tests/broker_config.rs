@@ -614,6 +614,9 @@ fn devices_with_their_own_credentials_replicate_through_the_store_broker() {
         wait_until(PATIENCE, || all_see_each_other(&[&grill, &t1])),
         "the devices never heard each other"
     );
+    // And each holds what the other wrote before (its first event, fetched by pull), so that a
+    // new event is applied as it arrives rather than held until that pull answers.
+    wait_converged(&[&grill, &t1], &pass_tests::own_heads(&[&grill, &t1]));
 
     let t1_seq = t1.append(&check_opened("t1-c1", "A1"));
     let grill_seq = grill.append(&check_opened("grill-c1", "G1"));

@@ -43,6 +43,9 @@ enum Command {
     /// Run a device without a screen (what kitchen screens and terminals run underneath).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Run the embedded MQTT broker (3.1.1, one store login, no ACL) and advertise it by mDNS,
+    /// until Ctrl-C or SIGTERM. Kitchen screens run it themselves when a store has no broker.
+    Broker(BrokerArgs),
     /// A store's Mosquitto (broker-config/): the ACL entry of each broker user.
     #[command(subcommand)]
     Mosquitto(MosquittoCommand),
@@ -279,13 +282,47 @@ enum KitchenRequest {
 #[derive(Subcommand)]
 enum DeviceCommand {
     /// Run a headless device: it owns its database, replicates over MQTT and serves a control
-    /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`).
+    /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`). Without --broker it finds
+    /// the store's broker by mDNS, and a kitchen screen hosts the embedded broker when none
+    /// answers.
     Run {
         #[arg(long, value_enum)]
         role: Role,
         #[command(flatten)]
         device: pass_shared::device::DeviceArgs,
     },
+}
+
+/// `pass broker`: the embedded broker (see `pass_shared::net::broker`).
+#[derive(clap::Args)]
+struct BrokerArgs {
+    /// The store it serves (advertised in its mDNS TXT record).
+    #[arg(long)]
+    store: String,
+    /// Who runs it: a device id, advertised for the election.
+    #[arg(long, default_value = "broker")]
+    host: String,
+    /// Where to listen, IP:PORT (127.0.0.1:PORT with --mdns loopback; 0.0.0.0:1883 on a store's
+    /// LAN).
+    #[arg(long)]
+    listen: std::net::SocketAddr,
+    /// Where to advertise it: off, loopback, lan or an interface name.
+    #[arg(long, default_value = "loopback")]
+    mdns: String,
+    /// The user name devices give.
+    #[arg(long, default_value = pass_shared::device::STORE_BROKER_USER)]
+    user: String,
+    /// The store's broker password file (first line; readable by its owner only).
+    #[arg(long)]
+    password_file: PathBuf,
+    /// When this broker was first started, ms since the epoch (default: now). A broker started
+    /// again keeps its place in the election by giving the same time.
+    #[arg(long)]
+    started_at: Option<u64>,
+    /// Exit when standard input closes (how a device that supervises it makes sure it never
+    /// outlives the device).
+    #[arg(long)]
+    exit_with_stdin: bool,
 }
 
 #[derive(Subcommand)]
@@ -501,6 +538,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pass_shared::device::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Broker(args) => broker(args),
         Command::Ctl { control, request } => ctl(&control, request),
         Command::Kitchen { control, request } => kitchen(&control, request),
         Command::Pay { control, request } => pay(&control, request),
@@ -681,6 +719,52 @@ fn store_set(
         by: who.to_string(),
     })?;
     println!("{setting} = {value} (changed by {})", person.name());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pass broker`: checks the options, reads the password file, runs until stopped.
+fn broker(args: BrokerArgs) -> anyhow::Result<ExitCode> {
+    use pass_shared::net::broker::{EMBEDDED_MQTT, ServeSettings, StoreLogin, serve};
+    use pass_shared::net::discovery::{BrokerAd, BrokerKey, MdnsScope};
+    let store = args
+        .store
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    let host = args
+        .host
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--host: {e}"))?;
+    let mdns: MdnsScope = args
+        .mdns
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--mdns: {e}"))?;
+    if args.listen.port() == 0 {
+        anyhow::bail!("--listen: give a port");
+    }
+    let password = pass_shared::device::files::read_password_file(&args.password_file)
+        .context("--password-file")?;
+    let login = StoreLogin::new(args.user, password)?;
+    let started_at_ms = match args.started_at {
+        Some(ms) => ms,
+        None => u64::try_from(SystemClock.wall_ms()).unwrap_or(0),
+    };
+    let ad = BrokerAd {
+        store,
+        key: BrokerKey {
+            started_at_ms,
+            host,
+        },
+        mqtt: EMBEDDED_MQTT,
+        port: args.listen.port(),
+        addrs: Vec::new(),
+    };
+    serve(ServeSettings {
+        listen: args.listen,
+        login,
+        mdns,
+        ad,
+        exit_with_stdin: args.exit_with_stdin,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,7 +7,10 @@
 //! event), `{"cmd":"stop"}`, `{"cmd":"payment","request":{"op":…}}` (a terminal's payments, see
 //! [`crate::payments::PaymentCommand`]). Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
 //!
-//! The status answer counts the peers' envelopes this run has accepted into the journal by the
+//! The status answer says which broker the device uses (`broker`: its `url`, how it came to it
+//! — `source`: configured, remembered, advertised or hosted —, the MQTT version, how long after
+//! start it first connected, and the embedded broker it hosts, if any, with its process id),
+//! and counts the peers' envelopes this run has accepted into the journal by the
 //! path they came: `received_live` (published live on `ev/…`) and `received_by_pull` (answers
 //! to this device's pulls on `sync/…`); an envelope held for a gap counts once released, on the
 //! path of the message that released it.
@@ -417,6 +420,7 @@ async fn status(shared: &Arc<Shared>) -> Value {
         "forks": forks,
         "received_live": shared.received_live.load(Ordering::Relaxed),
         "received_by_pull": shared.received_by_pull.load(Ordering::Relaxed),
+        "broker": super::discover::view_json(&lock(&shared.broker)),
     })
 }
 

@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use rumqttc::v5::AsyncClient;
-use rumqttc::v5::mqttbytes::QoS;
 use tokio::sync::mpsc;
 
 use super::Shared;
+use super::link::MqttLink;
 use crate::net::inbox::Inbox;
 use crate::net::protocol::v1::StoreId;
 use crate::net::protocol::v1::inbox::{ReplyV1, is_inbox_topic, orders_filter};
+use crate::net::replication::{Outgoing, Qos};
 
 /// Orders waiting to be taken; beyond this, new ones are dropped unanswered (and retried).
 const QUEUE: usize = 256;
@@ -29,14 +29,14 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// Starts the inbox task of a device that ingests orders.
-    pub(crate) fn start(shared: &Arc<Shared>, client: AsyncClient) -> Handle {
+    pub(crate) fn start(shared: &Arc<Shared>, link: MqttLink) -> Handle {
         let (orders, rx) = mpsc::channel(QUEUE);
         let inbox = Inbox::new(
             Arc::clone(&shared.journal),
             Arc::clone(&shared.clock),
             shared.store.clone(),
         );
-        tokio::spawn(serve(inbox, Arc::clone(shared), client, rx));
+        tokio::spawn(serve(inbox, Arc::clone(shared), link, rx));
         tracing::info!(topic = %orders_filter(&shared.store), "ingesting inbox orders");
         Handle {
             store: shared.store.clone(),
@@ -46,11 +46,11 @@ impl Handle {
 
     /// Subscribes to the orders topics (on every connection: the session starts clean), from a
     /// task of its own so that a full request queue never holds up the caller.
-    pub(crate) fn on_connected(&self, client: &AsyncClient) {
-        let client = client.clone();
+    pub(crate) fn on_connected(&self, link: &MqttLink) {
+        let link = link.clone();
         let filter = orders_filter(&self.store);
         tokio::spawn(async move {
-            if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+            if let Err(e) = link.subscribe(filter).await {
                 tracing::warn!(error = %e, "inbox subscribe failed");
             }
         });
@@ -78,7 +78,7 @@ impl Handle {
 async fn serve(
     inbox: Inbox,
     shared: Arc<Shared>,
-    client: AsyncClient,
+    link: MqttLink,
     mut orders: mpsc::Receiver<(String, Vec<u8>)>,
 ) {
     let mut inbox = Some(inbox);
@@ -108,7 +108,13 @@ async fn serve(
         }
         // Never block on a full request queue: the integrator asks again and gets the same
         // answer.
-        if let Err(e) = client.try_publish(answer.topic, QoS::AtLeastOnce, false, answer.payload) {
+        let out = Outgoing {
+            topic: answer.topic,
+            payload: answer.payload,
+            qos: Qos::AtLeastOnce,
+            retain: false,
+        };
+        if let Err(e) = link.try_publish(out) {
             tracing::warn!(error = %e, "inbox answer not queued (its sender retries)");
         }
     }
