@@ -10,4 +10,5 @@ pub mod event;
 pub mod journal;
 pub mod kitchen;
 pub mod net;
+pub mod payments;
 pub mod projection;

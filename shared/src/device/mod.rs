@@ -505,6 +505,11 @@ impl DeviceHandle {
         &self.shared.journal
     }
 
+    /// The device's id in the store.
+    pub fn device_id(&self) -> &str {
+        self.shared.device.as_str()
+    }
+
     /// Now, on the device's clock (the one its events are stamped with).
     pub fn now_ms(&self) -> i64 {
         self.shared.clock.wall_ms()

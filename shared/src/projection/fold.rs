@@ -49,6 +49,8 @@ pub struct CheckFold {
     pub held_sent_by: std::collections::BTreeMap<Course, String>,
     /// Who has the check open now (device, staff): soft ownership, shown to other terminals.
     pub open_on: Option<(String, String)>,
+    /// Its payments, refunds and receipts.
+    pub payments: super::payments::PaymentFold,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -344,9 +346,6 @@ impl CheckFold {
             {
                 self.open_on = None;
             }
-            Event::PaymentRecorded { amount, .. } => {
-                self.open_check()?.pay(*amount).map_err(|e| err(&e))?
-            }
             Event::CheckClosed { .. } => {
                 self.open_check()?.close().map_err(|e| err(&e))?;
                 self.closed = Some(key.clone());
@@ -404,6 +403,8 @@ impl CheckFold {
                     .map_err(|e| err(&e))?;
                 self.expo.push(order);
             }
+            // Payments, tabs, tips, refunds, uploads, declines and receipts.
+            e if super::payments::is_payment_event(e) => super::payments::fold_event(self, key, e)?,
             _ => {}
         }
         Ok(())
