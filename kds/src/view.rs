@@ -239,8 +239,8 @@ fn draw(
         ))
         .with_children(|root| {
             status_bar(root, &screen, &link, &fonts);
-            if let Some(since) = link.0.cut_off_since_ms {
-                cut_off_banner(root, &screen, since, &fonts);
+            if let Some(banner) = screen.cut_off_banner(&link.0) {
+                cut_off_banner(root, banner, &fonts);
             }
             match screen.state.view {
                 View::Tickets => {
@@ -395,10 +395,7 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
     });
 }
 
-fn cut_off_banner(root: &mut ChildSpawnerCommands, screen: &Screen, since_ms: u64, fonts: &Fonts) {
-    let since = screen
-        .time_zone
-        .clock_text(i64::try_from(since_ms).unwrap_or(i64::MAX));
+fn cut_off_banner(root: &mut ChildSpawnerCommands, banner: String, fonts: &Fonts) {
     root.spawn((
         absolute(0.0, STATUS_HEIGHT, DESIGN_WIDTH, BANNER_HEIGHT),
         BackgroundColor(LATE),
@@ -406,12 +403,7 @@ fn cut_off_banner(root: &mut ChildSpawnerCommands, screen: &Screen, since_ms: u6
     .with_children(|b| {
         b.spawn((
             absolute(16.0, 6.0, DESIGN_WIDTH - 32.0, 44.0),
-            text(
-                format!("CUT OFF SINCE {since}: no other device heard, new orders may be missing"),
-                &fonts.bold,
-                34.0,
-                TEXT,
-            ),
+            text(banner, &fonts.bold, 34.0, TEXT),
         ));
     });
 }
