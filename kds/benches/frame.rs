@@ -21,8 +21,8 @@ use pass_shared::projection::StoreProjections;
 use serde_json::Value;
 
 const NOW_MS: i64 = 1_767_295_800_000;
-const FRAMES: u32 = 600;
-const RUNS: usize = 3;
+const FRAMES: u32 = 300;
+const RUNS: usize = 2;
 
 fn kds() -> PathBuf {
     let exe = std::env::current_exe().expect("own path");
