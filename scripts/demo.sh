@@ -43,7 +43,7 @@ stop() {
 }
 trap stop EXIT INT TERM
 for station in "${stations[@]}"; do
-    PASS_LOG="${PASS_LOG:-warn}" "$bin/kds" --station "$station" --device "$station" \
+    PASS_LOG="${PASS_LOG:-warn}" "$bin/kds" --station "$station" --device "${station//_/-}" \
         --store "$store" --db "$dir/$station.db" --mdns loopback --window 1280x720 &
     pids+=($!)
 done
