@@ -102,6 +102,20 @@ pub enum DiscountRecord {
     Percent(Decimal),
 }
 
+/// How a check is split between its guests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum SplitRecord {
+    /// One part per seat; lines for the table shared equally.
+    Seat,
+    /// One part per group of line ids.
+    Items { parts: Vec<Vec<String>> },
+    /// The total in `parts` equal parts (to the cent).
+    Evenly { parts: u32 },
+    /// Not split (a split undone).
+    None,
+}
+
 /// A store-wide setting (every device computes the same thing from it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "setting", content = "value", rename_all = "snake_case")]
@@ -144,6 +158,13 @@ pub enum Event {
     },
     ClockedOut {
         staff: String,
+    },
+    /// Wrong PINs keep being tried on a terminal: a manager should look. Counts are of the
+    /// terminal's wrong tries in a row and within the throttle's memory (15 minutes).
+    SignInAlert {
+        device: String,
+        wrong_in_a_row: u32,
+        wrong_recently: u32,
     },
     SettingChanged {
         setting: SettingRecord,
@@ -204,6 +225,17 @@ pub enum Event {
     CheckMoved {
         check: String,
         table: String,
+    },
+    /// How the check is split between its guests (the check stays one check).
+    CheckSplit {
+        check: String,
+        split: SplitRecord,
+    },
+    /// `from` was taken into `check`: its lines, guests and seats are `check`'s now, and `from`
+    /// can no longer change. Both checks' projections fold this event.
+    ChecksMerged {
+        check: String,
+        from: String,
     },
     PaymentRecorded {
         check: String,
@@ -294,6 +326,8 @@ impl Event {
             | Event::LineDiscounted { check, .. }
             | Event::CheckDiscounted { check, .. }
             | Event::CheckMoved { check, .. }
+            | Event::CheckSplit { check, .. }
+            | Event::ChecksMerged { check, .. }
             | Event::PaymentRecorded { check, .. }
             | Event::CheckClaimed { check, .. }
             | Event::CheckReleased { check, .. }
@@ -307,6 +341,15 @@ impl Event {
             | Event::TicketPriority { check, .. }
             | Event::ExpoBumped { check, .. } => Some(check),
             _ => None,
+        }
+    }
+
+    /// Every check whose projection folds this event: the check it acts on and, for a merge,
+    /// the check merged away.
+    pub fn subjects(&self) -> Vec<&str> {
+        match self {
+            Event::ChecksMerged { check, from } => vec![check.as_str(), from.as_str()],
+            other => other.check().into_iter().collect(),
         }
     }
 }

@@ -11,3 +11,4 @@ pub mod journal;
 pub mod kitchen;
 pub mod net;
 pub mod projection;
+pub mod terminal;
