@@ -131,7 +131,9 @@ fn a_four_top_in_two_courses_through_pass_terminal() {
     let screens: BTreeMap<&str, Device> = STATIONS
         .iter()
         .map(|s| {
-            let spec = DeviceSpec::new(s, Role::KitchenScreen, &broker.url()).station(s);
+            // Device ids take no `_`.
+            let id = s.replace('_', "-");
+            let spec = DeviceSpec::new(&id, Role::KitchenScreen, &broker.url()).station(s);
             (*s, Device::start_spec(spec))
         })
         .collect();
@@ -156,7 +158,7 @@ fn a_four_top_in_two_courses_through_pass_terminal() {
     // | 3    | 1      | House Red (glass)        | (alcohol: + 2.5 % liquor tax)  |  10.00 |
     // | 4    | 1      | Cola                     | voided                         |   0.00 |
     // | 1    | 2      | Classic Burger           | medium rare, add bacon 2.00    |  16.50 |
-    // | 2    | 2      | Ribeye                   | medium, peppercorn sauce 3.00  |  45.00 |
+    // | 2    | 2      | Ribeye 12 oz             | medium, peppercorn sauce 3.00  |  45.00 |
     // | 3    | 2      | Fish & Chips             |                                |  22.00 |
     // | 4    | 2      | Classic Burger           | well done, no onions           |  14.50 |
     // | 3    | 1      | Fries (an addition)      |                                |   5.00 |
@@ -199,7 +201,7 @@ fn a_four_top_in_two_courses_through_pass_terminal() {
         &[
             "add", "--table", "12", "ribeye", "--seat", "2", "--course", "2",
         ],
-        "Ribeye needs a choice of Doneness",
+        "Ribeye 12 oz needs a choice of Doneness",
     );
     let ribeye = line(&[
         "ribeye",

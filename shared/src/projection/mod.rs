@@ -231,12 +231,15 @@ impl StoreProjections {
     }
 }
 
+/// Events with their fold keys, as a fold takes them.
+type KeyedEvents = Vec<(FoldKey, Event)>;
+
 /// The checks linked to `check_id` by merges (itself included), and all their events, decoded,
 /// with their fold keys.
 fn component_events(
     db: &Connection,
     check_id: &str,
-) -> rusqlite::Result<(BTreeSet<String>, Vec<(FoldKey, Event)>)> {
+) -> rusqlite::Result<(BTreeSet<String>, KeyedEvents)> {
     let mut members = BTreeSet::from([check_id.to_owned()]);
     let mut todo = vec![check_id.to_owned()];
     let mut events = Vec::new();

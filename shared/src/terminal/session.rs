@@ -115,16 +115,13 @@ impl Session {
         now_ms: i64,
     ) -> Result<&'a Staff, PinRefused> {
         match sign_in(staff, pin, ms(now_ms), &mut self.throttle) {
-            Ok(id) => staff
-                .iter()
-                .find(|s| *s.id() == id)
-                .ok_or_else(|| PinRefused {
-                    error: SignInError::WrongPin {
-                        wait_ms: 0,
-                        alert_manager: false,
-                    },
-                    alert: None,
-                }),
+            Ok(id) => staff.iter().find(|s| *s.id() == id).ok_or(PinRefused {
+                error: SignInError::WrongPin {
+                    wait_ms: 0,
+                    alert_manager: false,
+                },
+                alert: None,
+            }),
             Err(error) => {
                 let alert = matches!(
                     error,

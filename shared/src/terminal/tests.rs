@@ -767,7 +767,7 @@ fn split_move_and_merge_are_planned_on_the_fold() {
     );
     let view = t.check(&host, &twelve).expect("merged");
     assert_eq!((view.guests, view.lines.len()), (4, 3));
-    assert_eq!(view.merged_from, [ten.clone()]);
+    assert_eq!(view.merged_from, std::slice::from_ref(&ten));
     // 28.00 of lines: sales tax 2.485 → 2.49, liquor tax 0.25.
     assert_eq!(view.totals.total.to_string(), "30.74");
     let gone = t.check(&host, &ten).expect("the merged check");
