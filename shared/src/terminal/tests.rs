@@ -8,6 +8,7 @@ use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::domain::check::Course;
 use crate::domain::menu::StationId;
+use crate::domain::order::OrderType;
 use crate::event::{DeviceRole, SplitRecord};
 use crate::journal::JournalOptions;
 use crate::projection::StoreProjections;
