@@ -117,6 +117,7 @@ enum TerminalRequest {
     /// Open a check: at a table of the floor plan for some guests (dine-in), or without a table
     /// for takeout or delivery. Prints the check's id and order number.
     Open {
+        /// The table (an id of the floor plan); none for takeout and delivery.
         #[arg(long)]
         table: Option<String>,
         #[arg(long, default_value_t = 1)]
@@ -189,6 +190,7 @@ enum TerminalRequest {
     Discount {
         #[command(flatten)]
         at: CheckAt,
+        /// The line; the whole check when left out.
         #[arg(long)]
         line: Option<String>,
         /// An amount off, e.g. 5.00.
@@ -205,13 +207,16 @@ enum TerminalRequest {
     Split {
         #[command(flatten)]
         at: CheckAt,
+        /// One part per seat; lines for the table shared equally.
         #[arg(long, group = "how")]
         by_seat: bool,
+        /// This many equal parts (to the cent).
         #[arg(long, group = "how")]
         evenly: Option<u32>,
         /// Line ids of one part, separated by commas; repeat for each part.
         #[arg(long = "part", group = "how")]
         parts: Vec<String>,
+        /// Take the split off.
         #[arg(long, group = "how")]
         undo: bool,
     },
@@ -257,6 +262,7 @@ enum TerminalRequest {
     },
     /// The menu panel: categories, and one category's items with prices (86'd marked).
     Menu {
+        /// A category id; the first category when left out.
         #[arg(long)]
         category: Option<String>,
     },
@@ -265,13 +271,16 @@ enum TerminalRequest {
     Screen,
     /// Change this terminal's settings. Needs a manager's PIN.
     Settings {
+        /// The approving manager's PIN.
         #[arg(long)]
         manager_pin: Option<String>,
         /// The letter of its order numbers (A–Z without I and O).
         #[arg(long)]
         letter: Option<char>,
+        /// Back to the PIN screen after each send (true or false).
         #[arg(long)]
         return_to_pin_after_send: Option<bool>,
+        /// Back to the PIN screen after each close (true or false).
         #[arg(long)]
         return_to_pin_after_close: Option<bool>,
         /// Back to the PIN screen after this many idle minutes (0: never).
@@ -1342,5 +1351,17 @@ fn journal_verify(dbs: &[PathBuf], all_signatures: bool) -> ExitCode {
     } else {
         println!("FAILED: {} problem(s)", report.findings.len());
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }
