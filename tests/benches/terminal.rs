@@ -13,9 +13,10 @@
 //! - **published**: from writing the request to an MQTT subscriber on the same broker receiving
 //!   the envelope of that `items_sent` on the terminal's `ev/<origin>` topic.
 //!
-//! Baselines: a raw 4 KiB write + fsync in the same temporary directory; `Journal::append` of the
-//! same `items_sent` event (signature, hash chain, one fsynced commit) without projections; a
-//! control-socket round trip (`status`).
+//! Baselines, measured in the same rounds (one sample of each right after each send, so a busy
+//! moment of the shared machine weighs on all alike): a raw 4 KiB write + fsync on the disk the
+//! devices use; `Journal::append` of the same `items_sent` event (signature, hash chain, one
+//! fsynced commit) without projections; a control-socket round trip (`status`).
 //!
 //! Size (environment): PASS_BENCH_TERMINAL_SENDS (300).
 
@@ -79,36 +80,40 @@ fn row(figure: &str, v: &[f64]) {
     );
 }
 
-/// 4 KiB written and fsynced in a growing file under `dir`, `samples` times; ms each.
-fn raw_fsync(dir: &Path, samples: usize) -> Vec<f64> {
-    let path = dir.join("fsync-probe");
-    let mut file = std::fs::File::create(&path).expect("create the fsync probe");
-    let block = vec![0x5au8; 4096];
-    let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples + WARMUP {
-        let t = Instant::now();
-        file.write_all(&block).expect("write 4 KiB");
-        file.sync_all().expect("fsync");
-        out.push(ms(t.elapsed()));
-    }
-    let _ = std::fs::remove_file(&path);
-    out.split_off(WARMUP)
+/// The baselines, one sample of each per call: a raw fsync, a bare journal's append.
+struct Baselines {
+    probe: std::fs::File,
+    block: Vec<u8>,
+    journal: Journal,
 }
 
-/// `Journal::append` of `event` (no projections), `samples` times; ms each.
-fn journal_append(dir: &Path, event: &Event, samples: usize) -> Vec<f64> {
-    let journal = Journal::open(
-        dir.join("baseline.db"),
-        JournalOptions::new(Arc::new(SystemClock), DeviceRole::OrderTerminal, "baseline"),
-    )
-    .expect("a baseline journal");
-    let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples + WARMUP {
-        let t = Instant::now();
-        journal.append(event).expect("append");
-        out.push(ms(t.elapsed()));
+impl Baselines {
+    fn new(dir: &Path) -> Baselines {
+        Baselines {
+            probe: std::fs::File::create(dir.join("fsync-probe")).expect("create the fsync probe"),
+            block: vec![0x5au8; 4096],
+            journal: Journal::open(
+                dir.join("baseline.db"),
+                JournalOptions::new(Arc::new(SystemClock), DeviceRole::OrderTerminal, "baseline"),
+            )
+            .expect("a baseline journal"),
+        }
     }
-    out.split_off(WARMUP)
+
+    /// 4 KiB written to a growing file and fsynced; ms.
+    fn fsync(&mut self) -> f64 {
+        let t = Instant::now();
+        self.probe.write_all(&self.block).expect("write 4 KiB");
+        self.probe.sync_all().expect("fsync");
+        ms(t.elapsed())
+    }
+
+    /// `event` appended (committed); ms.
+    fn append(&self, event: &Event) -> f64 {
+        let t = Instant::now();
+        self.journal.append(event).expect("append");
+        ms(t.elapsed())
+    }
 }
 
 fn ok(client: &ControlClient, request: &Value) -> Value {
@@ -202,9 +207,14 @@ fn main() {
         "the terminal hears the grill"
     );
 
+    // The baselines write where the devices do (the temporary directory).
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut baselines = Baselines::new(dir.path());
     let mut committed = Vec::with_capacity(sends);
     let mut delivered = Vec::with_capacity(sends);
-    let mut last_send: Option<Event> = None;
+    let mut fsync = Vec::with_capacity(sends);
+    let mut append = Vec::with_capacity(sends);
+    let mut round_trip = Vec::with_capacity(sends);
     for round in 0..sends + WARMUP {
         let opened = act(
             &client,
@@ -235,25 +245,23 @@ fn main() {
                 break at;
             }
         };
-        if round >= WARMUP {
-            committed.push(ms(commit));
-            delivered.push(ms(arrived.duration_since(start)));
-        }
-        last_send = Some(Event::ItemsSent {
+        let same = Event::ItemsSent {
             check,
             send: 1,
             lines,
-        });
-    }
-
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let fsync = raw_fsync(dir.path(), sends);
-    let append = journal_append(dir.path(), &last_send.expect("at least one round"), sends);
-    let mut round_trip = Vec::with_capacity(sends);
-    for _ in 0..sends {
+        };
+        let raw = baselines.fsync();
+        let bare = baselines.append(&same);
         let t = Instant::now();
         ok(&client, &json!({"cmd": "status"}));
-        round_trip.push(ms(t.elapsed()));
+        let trip = ms(t.elapsed());
+        if round >= WARMUP {
+            committed.push(ms(commit));
+            delivered.push(ms(arrived.duration_since(start)));
+            fsync.push(raw);
+            append.push(bare);
+            round_trip.push(trip);
+        }
     }
     println!();
     println!("{:<58} {:>11} {:>11} {:>6}", "figure", "median", "p99", "n");

@@ -829,3 +829,36 @@ fn order_numbers_go_on_from_the_journal_after_a_restart() {
         .contains("needs a table")
     );
 }
+
+#[test]
+fn clocking_in_and_out_takes_a_pin_and_no_sign_in() {
+    let host = host();
+    let mut t = terminal();
+    let out = act(&mut t, &host, Intent::ClockIn { pin: "2468".into() });
+    assert_eq!(out.staff.as_deref(), Some("Ana"));
+    assert_eq!(events(&host, Some("clocked_in")), 1);
+    assert!(
+        t.session().signed_in().is_none(),
+        "clocking in signs nobody in"
+    );
+    assert_eq!(
+        refused(&mut t, &host, Intent::ClockIn { pin: "2468".into() }),
+        "Ana is already clocked in"
+    );
+    assert_eq!(
+        refused(&mut t, &host, Intent::ClockOut { pin: "1357".into() }),
+        "Sam is not clocked in"
+    );
+    assert_eq!(
+        refused(&mut t, &host, Intent::ClockIn { pin: "9999".into() }),
+        "wrong PIN"
+    );
+    act(&mut t, &host, Intent::ClockOut { pin: "2468".into() });
+    assert_eq!(events(&host, Some("clocked_out")), 1);
+    assert!(
+        !host
+            .journal
+            .read(|db| projection::clocked_in(db, "ana"))
+            .expect("read")
+    );
+}
