@@ -50,7 +50,7 @@ impl Default for LinkStatus {
 }
 
 /// Something on the screen a cook should notice: a sound and a flash (see `alerts`).
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Alert {
     NewTicket,
     Changed,
@@ -389,11 +389,18 @@ pub(crate) mod tests {
             device: station.to_owned().try_into().expect("device"),
             role: DeviceRole::KitchenScreen,
             name: station.to_owned(),
-            broker: ("127.0.0.1".to_owned(), 9),
+            broker: pass_shared::device::BrokerSetting::Configured {
+                host: "127.0.0.1".to_owned(),
+                port: 9,
+            },
             credentials: None,
             control: dir.path().join(format!("{station}.sock")),
             manual_clock_ms: Some(START_MS),
             station: Some(station.to_owned()),
+            inbox: false,
+            mdns: pass_shared::net::discovery::MdnsScope::Off,
+            host_broker: false,
+            broker_port: None,
         })
         .expect("device opens")
         .handle();

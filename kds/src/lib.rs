@@ -60,6 +60,7 @@ impl Plugin for AppPlugin {
             window,
             keymap,
         } = &self.config;
+        let measured = app.world().contains_resource::<bench::Bench>();
         let station = self
             .device
             .kitchen_settings()
@@ -81,16 +82,14 @@ impl Plugin for AppPlugin {
         .insert_resource(kitchen::Keys(keymap.clone()))
         // Redraw on input or when woken, and at least once a second for the timers; never
         // continuously (six screens share one small machine in the demo).
-        .insert_resource(
-            if screenshot.is_some() || app.world().contains_resource::<bench::Bench>() {
-                WinitSettings::game()
-            } else {
-                WinitSettings {
-                    focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
-                    unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
-                }
-            },
-        );
+        .insert_resource(if screenshot.is_some() || measured {
+            WinitSettings::game()
+        } else {
+            WinitSettings {
+                focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+                unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+            }
+        });
         if let Some(path) = screenshot {
             app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
                 path.clone(),
@@ -99,7 +98,7 @@ impl Plugin for AppPlugin {
         if let Some(path) = layout_dump {
             app.insert_resource(view::LayoutDump(path.clone()));
         }
-        if app.world().contains_resource::<bench::Bench>() {
+        if measured {
             app.add_plugins(bench::plugin);
         }
         app.add_plugins((

@@ -518,7 +518,7 @@ fn empty(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry, 
         absolute(0.0, geometry.top + 300.0, DESIGN_WIDTH, 80.0),
         text(message, &fonts.bold, 56.0, DIM),
     ))
-    .insert(TextLayout::new_with_justify(Justify::Center));
+    .insert(TextLayout::justify(Justify::Center));
 }
 
 fn all_day(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry, fonts: &Fonts) {
@@ -662,7 +662,7 @@ fn footer(root: &mut ChildSpawnerCommands, screen: &Screen, fonts: &Fonts) {
                     absolute(0.0, 10.0, width, 40.0),
                     text(label, &fonts.bold, 24.0, TEXT),
                 ))
-                .insert(TextLayout::new_with_justify(Justify::Center).with_no_wrap());
+                .insert(TextLayout::justify(Justify::Center).with_no_wrap());
             });
         }
     });

@@ -127,6 +127,24 @@ pub enum SettingRecord {
     OfflineCardCap(Money),
 }
 
+/// An order that came in through the integration inbox from an online-ordering or delivery
+/// system (see `net::inbox`): who sent it, under which id, for whom and for when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrderRecord {
+    /// The sending system's id in the store (the `<source>` of its inbox topic).
+    pub source: String,
+    /// The sending system's own id for the order; (source, order id) is unique in the store.
+    pub order_id: String,
+    /// The guest's name, as the kitchen and the pass call it out.
+    pub customer: String,
+    /// When the guest wants it (ms since the epoch); `None` for as soon as possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_ms: Option<i64>,
+    /// A note for the whole order ("ring the bell"); empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
 /// Every event kind this build understands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -178,6 +196,10 @@ pub enum Event {
         guests: u32,
         seats: u32,
         server: String,
+        /// Set when the order came in through the integration inbox. Left out of the body
+        /// otherwise, so checks opened on a terminal are written as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external: Option<ExternalOrderRecord>,
     },
     LinesAdded {
         check: String,
@@ -422,6 +444,348 @@ mod tests {
             let back = Event::decode(&new.kind, &new.payload).expect("decode");
             assert_eq!(back, Some(ev));
         }
+    }
+
+    /// One event of every kind, every optional field set. The match in [`variant`] has no
+    /// catch-all: a new kind does not compile until it is added there and here.
+    fn one_of_each_kind() -> Vec<Event> {
+        let rate = RateRecord {
+            id: "sales".into(),
+            name: "Sales tax".into(),
+            percent: Decimal::new(8875, 3),
+            inclusive: false,
+        };
+        let line = LineRecord {
+            line: "c1-l0".into(),
+            item: "classic_burger".into(),
+            name: "Classic Burger".into(),
+            qty: 1,
+            modifiers: vec![ModifierRecord {
+                id: "add_bacon".into(),
+                name: "Add bacon".into(),
+                group: "burger_extras".into(),
+                forced: false,
+                price_delta: Money::from_minor(200),
+            }],
+            unit_price: Money::from_minor(1650),
+            tax_class: TaxClassRecord {
+                id: "food".into(),
+                name: "Food".into(),
+                rates: vec![rate.clone()],
+                by_order_type: BTreeMap::from([(OrderType::Takeout, vec![rate])]),
+            },
+            stations: vec!["grill".into()],
+            allergens: vec![Allergen::Gluten],
+            prep_secs: 600,
+            seat: Some(1),
+            course: 1,
+            notes: "no pickles".into(),
+        };
+        let check = || "c1".to_owned();
+        let ticket = || "c1/1/grill/1".to_owned();
+        let staff = || "maria".to_owned();
+        let why = || "guest changed their mind".to_owned();
+        vec![
+            Event::DeviceJoined(DeviceJoined {
+                public_key: "00".repeat(32),
+                role: DeviceRole::KitchenScreen,
+                name: "grill".into(),
+            }),
+            Event::DeviceRetired(DeviceRetired {
+                origin: "0".repeat(16),
+                reason: "broken".into(),
+            }),
+            Event::MenuPublished {
+                toml: "name = \"Harbour Street Kitchen\"\n".into(),
+            },
+            Event::ItemEightySixed {
+                item: "fries".into(),
+                reason: "fryer down".into(),
+            },
+            Event::ItemRestored {
+                item: "fries".into(),
+            },
+            Event::StaffAdded {
+                staff: staff(),
+                name: "Maria".into(),
+                role: "server".into(),
+                pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"
+                    .into(),
+            },
+            Event::StaffRetired { staff: staff() },
+            Event::ClockedIn { staff: staff() },
+            Event::ClockedOut { staff: staff() },
+            Event::SignInAlert {
+                device: "t1".into(),
+                wrong_in_a_row: 5,
+                wrong_recently: 5,
+            },
+            Event::SettingChanged {
+                setting: SettingRecord::DayCutoffHour(4),
+                by: "owner".into(),
+            },
+            Event::CheckOpened {
+                check: check(),
+                number: "W1".into(),
+                order_type: OrderType::Delivery,
+                table: Some("T1".into()),
+                guests: 1,
+                seats: 0,
+                server: "deliverydash".into(),
+                external: Some(ExternalOrderRecord {
+                    source: "deliverydash".into(),
+                    order_id: "DD-1".into(),
+                    customer: "Sam Lee".into(),
+                    requested_ms: Some(1_777_636_800_000),
+                    notes: "ring twice".into(),
+                }),
+            },
+            Event::LinesAdded {
+                check: check(),
+                lines: vec![line],
+            },
+            Event::CourseHeld {
+                check: check(),
+                course: 2,
+            },
+            Event::CourseFired {
+                check: check(),
+                course: 2,
+            },
+            Event::ItemsSent {
+                check: check(),
+                send: 1,
+                lines: vec!["c1-l0".into()],
+            },
+            Event::LineVoided {
+                check: check(),
+                line: "c1-l0".into(),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::LineComped {
+                check: check(),
+                line: "c1-l0".into(),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::LineDiscounted {
+                check: check(),
+                line: "c1-l0".into(),
+                discount: DiscountRecord::Percent(Decimal::new(10, 0)),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::CheckDiscounted {
+                check: check(),
+                discount: DiscountRecord::Amount(Money::from_minor(500)),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::CheckMoved {
+                check: check(),
+                table: "T2".into(),
+            },
+            Event::CheckSplit {
+                check: check(),
+                split: SplitRecord::Items {
+                    parts: vec![vec!["c1-l0".into()], vec!["c1-l1".into()]],
+                },
+            },
+            Event::ChecksMerged {
+                check: check(),
+                from: "c2".into(),
+            },
+            Event::PaymentRecorded {
+                check: check(),
+                payment: "p1".into(),
+                amount: Money::from_minor(4137),
+            },
+            Event::CheckClaimed {
+                check: check(),
+                device: "t1".into(),
+                staff: staff(),
+            },
+            Event::CheckReleased {
+                check: check(),
+                device: "t1".into(),
+            },
+            Event::CheckClosed { check: check() },
+            Event::CheckReopened {
+                check: check(),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::TicketShown {
+                check: check(),
+                ticket: ticket(),
+                at_ms: 5,
+            },
+            Event::TicketStarted {
+                check: check(),
+                ticket: ticket(),
+            },
+            Event::ItemDone {
+                check: check(),
+                ticket: ticket(),
+                line: "c1-l0".into(),
+                at_ms: 6,
+            },
+            Event::TicketBumped {
+                check: check(),
+                ticket: ticket(),
+                at_ms: 7,
+            },
+            Event::TicketRecalled {
+                check: check(),
+                ticket: ticket(),
+            },
+            Event::TicketPriority {
+                check: check(),
+                ticket: ticket(),
+                rush: true,
+            },
+            Event::ExpoBumped {
+                check: check(),
+                course: 1,
+                at_ms: 8,
+                force_reason: Some("guest leaving".into()),
+            },
+            Event::StockReceived {
+                ingredient: "beef_patty".into(),
+                qty: Decimal::new(40, 0),
+            },
+            Event::StockCounted {
+                ingredient: "beef_patty".into(),
+                qty: Decimal::new(38, 0),
+            },
+            Event::DayClosed {
+                business_day: "2026-05-01".into(),
+                heads: BTreeMap::from([("0".repeat(16), 12)]),
+            },
+        ]
+    }
+
+    /// The variant's place in the enum (no catch-all: see [`one_of_each_kind`]).
+    fn variant(e: &Event) -> usize {
+        match e {
+            Event::DeviceJoined(_) => 0,
+            Event::DeviceRetired(_) => 1,
+            Event::MenuPublished { .. } => 2,
+            Event::ItemEightySixed { .. } => 3,
+            Event::ItemRestored { .. } => 4,
+            Event::StaffAdded { .. } => 5,
+            Event::StaffRetired { .. } => 6,
+            Event::ClockedIn { .. } => 7,
+            Event::ClockedOut { .. } => 8,
+            Event::SignInAlert { .. } => 9,
+            Event::SettingChanged { .. } => 10,
+            Event::CheckOpened { .. } => 11,
+            Event::LinesAdded { .. } => 12,
+            Event::CourseHeld { .. } => 13,
+            Event::CourseFired { .. } => 14,
+            Event::ItemsSent { .. } => 15,
+            Event::LineVoided { .. } => 16,
+            Event::LineComped { .. } => 17,
+            Event::LineDiscounted { .. } => 18,
+            Event::CheckDiscounted { .. } => 19,
+            Event::CheckMoved { .. } => 20,
+            Event::CheckSplit { .. } => 21,
+            Event::ChecksMerged { .. } => 22,
+            Event::PaymentRecorded { .. } => 23,
+            Event::CheckClaimed { .. } => 24,
+            Event::CheckReleased { .. } => 25,
+            Event::CheckClosed { .. } => 26,
+            Event::CheckReopened { .. } => 27,
+            Event::TicketShown { .. } => 28,
+            Event::TicketStarted { .. } => 29,
+            Event::ItemDone { .. } => 30,
+            Event::TicketBumped { .. } => 31,
+            Event::TicketRecalled { .. } => 32,
+            Event::TicketPriority { .. } => 33,
+            Event::ExpoBumped { .. } => 34,
+            Event::StockReceived { .. } => 35,
+            Event::StockCounted { .. } => 36,
+            Event::DayClosed { .. } => 37,
+        }
+    }
+
+    /// `device_joined` → `DeviceJoinedPayload`, the document's name for a kind's payload schema.
+    fn payload_schema_name(kind: &str) -> String {
+        let mut name: String = kind
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        name.push_str("Payload");
+        name
+    }
+
+    #[test]
+    fn the_asyncapi_document_describes_every_event_kind_and_its_fields() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::net::protocol::ASYNCAPI).expect("the document is JSON");
+        assert_eq!(doc["asyncapi"], "3.0.0");
+        let schemas = &doc["components"]["schemas"];
+        let listed: Vec<&str> = schemas["EventKind"]["enum"]
+            .as_array()
+            .expect("EventKind lists the kinds")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let samples = one_of_each_kind();
+        let places: Vec<usize> = samples.iter().map(variant).collect();
+        assert_eq!(
+            places,
+            (0..places.len()).collect::<Vec<_>>(),
+            "one sample of every kind, in order"
+        );
+        let mut kinds = Vec::new();
+        for event in &samples {
+            let new = event.to_new().expect("serialise");
+            let kind = new.kind.clone();
+            assert!(
+                listed.contains(&kind.as_str()),
+                "the document lacks the kind `{kind}`"
+            );
+            let name = payload_schema_name(&kind);
+            let schema = &schemas[&name];
+            assert!(schema.is_object(), "the document lacks the schema {name}");
+            let fields: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(new.payload.get()).expect("a payload is an object");
+            let described = schema["properties"].as_object().expect("properties");
+            for field in fields.keys() {
+                assert!(
+                    described.contains_key(field),
+                    "{name} does not describe `{field}`"
+                );
+            }
+            for required in schema["required"].as_array().expect("required") {
+                let required = required.as_str().expect("a field name");
+                assert!(
+                    fields.contains_key(required),
+                    "{name} requires `{required}`, which {kind} does not write"
+                );
+            }
+            assert_eq!(schema["additionalProperties"], false, "{name}");
+            kinds.push(kind);
+        }
+        assert_eq!(
+            listed, kinds,
+            "the document lists exactly this build's kinds, in the enum's order"
+        );
+        // Every kind has its branch in the body schema, which picks the payload's schema.
+        let branches: Vec<&str> = schemas["EventBody"]["allOf"]
+            .as_array()
+            .expect("EventBody picks a payload schema per kind")
+            .iter()
+            .filter_map(|b| b["if"]["properties"]["kind"]["const"].as_str())
+            .collect();
+        assert_eq!(branches, listed);
     }
 
     #[test]

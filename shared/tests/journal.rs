@@ -386,3 +386,63 @@ fn one_process_owns_a_journal() {
     drop(first);
     Journal::open(db_path(dir.path(), "owned"), options("owned")).expect("free again once closed");
 }
+
+/// A projection that refuses one event kind, so a batch can fail half-way through.
+struct RefuseKind(&'static str);
+
+impl pass_shared::journal::Projector for RefuseKind {
+    fn on_event(
+        &mut self,
+        _db: &rusqlite::Connection,
+        ev: &pass_shared::journal::AcceptedEvent<'_>,
+    ) -> rusqlite::Result<()> {
+        if ev.header.kind == self.0 {
+            return Err(rusqlite::Error::InvalidQuery);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn append_all_writes_every_event_in_one_commit_or_none_of_them() {
+    use pass_shared::event::Event;
+    let dir = tempfile::tempdir().expect("tmp");
+    let j = Journal::open_with(
+        db_path(dir.path(), "inbox"),
+        options("inbox"),
+        vec![Box::new(RefuseKind("clocked_out"))],
+    )
+    .expect("open journal");
+    let commits = |j: &Journal| j.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+
+    let before = commits(&j);
+    let all = j
+        .append_all(&[note(1), note(2), note(3)])
+        .expect("append all");
+    assert_eq!(
+        all.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [2, 3, 4],
+        "in order, after the device's first event"
+    );
+    assert_eq!(commits(&j), before + 1, "one commit for the three");
+
+    // The second event of this batch cannot be written: the first is undone with it.
+    let clock_in = Event::ClockedIn {
+        staff: "maria".into(),
+    };
+    let clock_out = Event::ClockedOut {
+        staff: "maria".into(),
+    };
+    let held = contents(&j);
+    assert!(j.append_all(&[clock_in.clone(), clock_out]).is_err());
+    assert_eq!(
+        contents(&j),
+        held,
+        "nothing of the failed batch was written"
+    );
+    assert_eq!(j.heads().expect("heads")[j.origin()].seq, 4);
+    // The chain goes on from the last event written, not from the undone one.
+    assert_eq!(j.append(&clock_in).expect("append").seq, 5);
+    let report = verify::verify(&[db_path(dir.path(), "inbox")], true);
+    assert!(report.ok(), "{:?}", report.findings);
+}

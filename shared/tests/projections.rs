@@ -65,6 +65,7 @@ fn open(check: &str, number: &str) -> Event {
         guests: 2,
         seats: 2,
         server: "maria".into(),
+        external: None,
     }
 }
 

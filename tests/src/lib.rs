@@ -1,10 +1,17 @@
 //! Helpers for Pass's cross-process tests: find the built binaries, run them, read their output;
-//! start a real Mosquitto on a free loopback port ([`Mosquitto`]); start, drive, kill and restart
-//! real device processes ([`Device`]); cut one device's connection to the broker through a
-//! loopback relay ([`Relay`]); wait for a condition with a generous limit ([`wait_until`]).
+//! start a real Mosquitto on a free loopback port ([`Mosquitto`]) or the embedded broker
+//! (`pass broker`, [`EmbeddedBroker`]); start, drive, kill and restart real device processes
+//! ([`Device`]), given a broker or finding one by mDNS; cut one device's connection to the broker
+//! through a loopback relay ([`Relay`]); join two network namespaces of the test's own by a veth
+//! pair ([`NetnsPair`]); wait for a condition with a generous limit ([`wait_until`]). The
+//! replication checks every broker must pass are in [`checks`].
 //!
-//! Everything here listens on and connects to loopback only, and never the system broker on
-//! 1883. Tests wait for outcomes with [`PATIENCE`]; they never assert how long anything took.
+//! Everything here listens on and connects to loopback only (or to addresses inside network
+//! namespaces the test created), and never the system broker on 1883; mDNS runs on loopback or
+//! on a namespace's veth, never on the machine's own interfaces. Tests wait for outcomes with
+//! [`PATIENCE`]; they never assert how long anything took.
+
+pub mod checks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -240,6 +247,13 @@ pub fn mosquitto_pub_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("mosquitto_pub"))
 }
 
+/// The `mosquitto_sub` client: `$PASS_MOSQUITTO_SUB`, else `mosquitto_sub` on the `PATH`.
+pub fn mosquitto_sub_binary() -> PathBuf {
+    std::env::var_os("PASS_MOSQUITTO_SUB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("mosquitto_sub"))
+}
+
 /// Why a broker start did not come up.
 enum StartFailure {
     /// The process exited (its port was taken between choosing it and binding it, most likely).
@@ -253,7 +267,7 @@ enum StartFailure {
 /// Mosquitto drops to the `mosquitto` user). Its log goes to files beside the configuration and
 /// is printed when a test fails. Dropping it kills it.
 pub struct Mosquitto {
-    port: u16,
+    ports: Vec<u16>,
     dir: TempDir,
     config: PathBuf,
     child: Option<Child>,
@@ -271,37 +285,65 @@ impl Mosquitto {
     /// `files` (name, content) written beside it; `@DIR@` in either stands for that directory
     /// (e.g. `acl_file @DIR@/acl`).
     pub fn start_with(extra: &str, files: &[(&str, &str)]) -> Mosquitto {
+        let template =
+            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
+        Mosquitto::start_in(Mosquitto::new_dir(), 1, |dir, ports| {
+            let dir_text = dir.display().to_string();
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, content.replace("@DIR@", &dir_text))
+                    .expect("write a broker file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod 0644 a broker file");
+            }
+            let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
+            render_test_config(&template, ports[0])
+        })
+    }
+
+    /// A fresh temporary directory for a broker (mode 0755: Mosquitto started as root drops to
+    /// the `mosquitto` user, which must still reach its files), to prepare before
+    /// [`Mosquitto::start_in`].
+    pub fn new_dir() -> TempDir {
         let dir = tempfile::Builder::new()
             .prefix("pass-mosquitto-")
             .tempdir()
             .expect("create a temporary directory for the broker");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod 0755 the broker directory");
-        let dir_text = dir.path().display().to_string();
-        let template =
-            std::fs::read_to_string(test_config_template()).expect("read broker-config/test.conf");
-        let template = format!("{template}\n{}\n", extra.replace("@DIR@", &dir_text));
-        for (name, content) in files {
-            let path = dir.path().join(name);
-            std::fs::write(&path, content.replace("@DIR@", &dir_text))
-                .expect("write a broker file");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-                .expect("chmod 0644 a broker file");
-        }
+        dir
+    }
+
+    /// Starts a broker in `dir` (from [`Mosquitto::new_dir`]) on `count` free loopback ports,
+    /// with the configuration `render(dir, ports)` returns (written to `dir/mosquitto.conf`,
+    /// 0644), and waits (bounded) until it logs that it runs and accepts connections on every
+    /// port. The configuration must listen on those ports of 127.0.0.1 and nowhere else; a port
+    /// taken before Mosquitto binds it makes it exit, and fresh ports are tried. Panics, with the
+    /// broker's log, if it cannot start.
+    pub fn start_in(
+        dir: TempDir,
+        count: usize,
+        render: impl Fn(&Path, &[u16]) -> String,
+    ) -> Mosquitto {
+        assert!(count >= 1, "a broker listens on at least one port");
         let config = dir.path().join("mosquitto.conf");
         let mut broker = Mosquitto {
-            port: 0,
+            ports: Vec::new(),
             dir,
             config,
             child: None,
             starts: 0,
         };
-        // The port is free when chosen; another process may take it before Mosquitto binds it.
-        // Then Mosquitto exits at once, and another port is tried.
         for _ in 0..10 {
-            broker.port = free_loopback_port();
-            std::fs::write(&broker.config, render_test_config(&template, broker.port))
-                .expect("write the broker configuration");
+            broker.ports.clear();
+            while broker.ports.len() < count {
+                let port = free_loopback_port();
+                if !broker.ports.contains(&port) {
+                    broker.ports.push(port);
+                }
+            }
+            let text = render(broker.dir.path(), &broker.ports);
+            std::fs::write(&broker.config, text).expect("write the broker configuration");
             std::fs::set_permissions(&broker.config, std::fs::Permissions::from_mode(0o644))
                 .expect("chmod 0644 the broker configuration");
             match broker.spawn_and_wait() {
@@ -311,19 +353,40 @@ impl Mosquitto {
             }
         }
         panic!(
-            "mosquitto did not come up on a loopback port:\n{}",
+            "mosquitto did not come up on loopback ports:\n{}",
             broker.log()
         );
     }
 
-    /// The port it listens on (127.0.0.1 only).
+    /// The port it listens on (127.0.0.1 only); the first of [`Mosquitto::ports`].
     pub fn port(&self) -> u16 {
-        self.port
+        self.ports[0]
+    }
+
+    /// Every port it listens on, in the order its configuration was given them.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// Its directory: the configuration, its logs and whatever the test put there.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Asks the broker to reload its configuration (SIGHUP): Mosquitto reads its password file
+    /// and ACL again, disconnecting clients they no longer admit.
+    pub fn reload(&self) {
+        let pid = self.child.as_ref().expect("the broker runs").id();
+        let status = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP {pid} failed");
     }
 
     /// `mqtt://127.0.0.1:<port>`, what a device's `--broker` takes.
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("mqtt://127.0.0.1:{}", self.port())
     }
 
     /// Whether the broker process is alive.
@@ -356,7 +419,7 @@ impl Mosquitto {
                 }
                 Err(_) => panic!(
                     "mosquitto did not come back on port {}:\n{}",
-                    self.port,
+                    self.port(),
                     self.log()
                 ),
             }
@@ -374,7 +437,7 @@ impl Mosquitto {
         let file = tempfile::NamedTempFile::new().expect("create a payload file");
         std::fs::write(file.path(), payload).expect("write the payload file");
         let out = Command::new(mosquitto_pub_binary())
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
             .args(["-q", "1", "-t", topic, "-f"])
             .arg(file.path())
             .stdin(Stdio::null())
@@ -386,6 +449,48 @@ impl Mosquitto {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.success(), text)
+    }
+
+    /// Subscribes to `filter` with `mosquitto_sub` at QoS 1, as an outside client would, and
+    /// returns once the subscription is live: it publishes a probe on `probe_topic` (which
+    /// `filter` must match) until the probe comes back, then forgets it.
+    pub fn subscribe(&self, filter: &str, probe_topic: &str) -> Subscription {
+        let mut child = Command::new(mosquitto_sub_binary())
+            .args(["-h", "127.0.0.1", "-p", &self.port().to_string()])
+            .args(["-q", "1", "-v", "-t", filter])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run mosquitto_sub");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // `-v`: the topic, a space, the payload (one line: our payloads are JSON).
+                let (topic, payload) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+                sink.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((topic.to_owned(), payload.to_owned()));
+            }
+        });
+        let subscription = Subscription { child, received };
+        let probe = format!("probe-{}", std::process::id());
+        let live = wait_until(PATIENCE, || {
+            let _ = self.publish(probe_topic, probe.as_bytes());
+            let seen = || {
+                subscription
+                    .messages()
+                    .iter()
+                    .any(|(t, p)| t == probe_topic && *p == probe)
+            };
+            wait_until(Duration::from_millis(500), seen)
+        });
+        assert!(live, "mosquitto_sub on {filter} never received its probe");
+        subscription.clear();
+        subscription
     }
 
     fn spawn_and_wait(&mut self) -> Result<(), StartFailure> {
@@ -410,7 +515,7 @@ impl Mosquitto {
             // "running" is logged once every listener is open; the connection proves it is ours
             // and reachable.
             let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if logged.contains(" running") && port_accepts(self.port) {
+            if logged.contains(" running") && self.ports.iter().all(|&p| port_accepts(p)) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -428,10 +533,41 @@ impl Drop for Mosquitto {
         if std::thread::panicking() {
             eprintln!(
                 "===== mosquitto on port {} (last lines) =====\n{}",
-                self.port,
+                self.port(),
                 tail(&self.log(), 40)
             );
         }
+    }
+}
+
+/// A `mosquitto_sub` of a test's own ([`Mosquitto::subscribe`]): everything it received, in
+/// order, as (topic, payload). Dropping it stops it.
+pub struct Subscription {
+    child: Child,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Subscription {
+    /// Every message received so far, in order: (topic, payload).
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Forgets what was received so far.
+    pub fn clear(&self) {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        kill_child(&mut self.child);
     }
 }
 
@@ -549,18 +685,34 @@ impl Role {
     }
 }
 
-/// How to start a device: `pass device run --db … --store … --device … --role … --broker …
-/// --control … [--manual-clock …]`.
+/// How to start a device: `pass device run --db … --store … --device … --role … [--broker …]
+/// [--mdns …] [--host-broker on|off] --control … [--manual-clock …] [--mqtt-user …
+/// --mqtt-password-file …] [extra options]`, inside a network namespace when `netns` says so.
 #[derive(Debug, Clone)]
 pub struct DeviceSpec {
     pub id: String,
     pub role: Role,
     pub store: String,
-    pub broker: String,
+    /// `--broker`: a loopback url; `None` for a device that finds its broker by mDNS.
+    pub broker: Option<String>,
+    /// `--mdns`; unset: `off` for a device given a broker (nothing it needs), `loopback` for
+    /// one that finds its broker.
+    pub mdns: Option<String>,
+    /// `--host-broker on|off`; unset: the role's default (kitchen screens host).
+    pub host_broker: Option<bool>,
+    /// Run in this network namespace (`ip netns exec`), e.g. one of a [`NetnsPair`].
+    pub netns: Option<String>,
+    /// The store's broker password, written beside the database (0600) before the first start.
+    pub store_password: Option<String>,
+    /// The device's configuration file (`<db stem>.device.toml`), written before the first start.
+    pub device_file: Option<String>,
     pub manual_clock_ms: Option<i64>,
+    /// The broker user and the file holding its password (`--mqtt-user`,
+    /// `--mqtt-password-file`), for a broker that asks for them.
+    pub credentials: Option<(String, PathBuf)>,
     /// Extra environment for the process (fault hooks, `PASS_LOG`).
     pub env: Vec<(String, String)>,
-    /// Extra command-line arguments (e.g. `--station grill`).
+    /// Extra command-line arguments (e.g. `--station grill`, `--inbox`).
     pub args: Vec<String>,
 }
 
@@ -572,11 +724,27 @@ impl DeviceSpec {
             "test devices talk to a loopback broker only, not {broker}"
         );
         DeviceSpec {
+            broker: Some(broker.to_owned()),
+            ..DeviceSpec::discovering(id, role, TEST_STORE)
+        }
+    }
+
+    /// An unconfigured device of `store` (no `--broker`): it finds its broker by mDNS on
+    /// loopback, and hosts the embedded broker if its role does by default. Give each test its
+    /// own store ([`unique_store`]): tests run side by side on the same loopback.
+    pub fn discovering(id: &str, role: Role, store: &str) -> DeviceSpec {
+        DeviceSpec {
             id: id.to_owned(),
             role,
-            store: TEST_STORE.to_owned(),
-            broker: broker.to_owned(),
+            store: store.to_owned(),
+            broker: None,
+            mdns: None,
+            host_broker: None,
+            netns: None,
+            store_password: None,
+            device_file: None,
             manual_clock_ms: None,
+            credentials: None,
             env: Vec::new(),
             args: Vec::new(),
         }
@@ -586,6 +754,12 @@ impl DeviceSpec {
     pub fn station(mut self, station: &str) -> DeviceSpec {
         self.args
             .extend(["--station".to_owned(), station.to_owned()]);
+        self
+    }
+
+    /// Gives the broker the user `user` with the password in `password_file`.
+    pub fn credentials(mut self, user: &str, password_file: &Path) -> DeviceSpec {
+        self.credentials = Some((user.to_owned(), password_file.to_owned()));
         self
     }
 
@@ -604,6 +778,61 @@ impl DeviceSpec {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
+
+    /// `--mdns <scope>`: loopback, or an interface of the device's network namespace.
+    pub fn mdns(mut self, scope: &str) -> DeviceSpec {
+        assert_ne!(scope, "lan", "tests never use mDNS on the machine's LAN");
+        self.mdns = Some(scope.to_owned());
+        self
+    }
+
+    pub fn host_broker(mut self, on: bool) -> DeviceSpec {
+        self.host_broker = Some(on);
+        self
+    }
+
+    pub fn netns(mut self, netns: &str) -> DeviceSpec {
+        self.netns = Some(netns.to_owned());
+        self
+    }
+
+    pub fn store_password(mut self, password: &str) -> DeviceSpec {
+        self.store_password = Some(password.to_owned());
+        self
+    }
+
+    /// The text of the device's configuration file.
+    pub fn device_file(mut self, toml: &str) -> DeviceSpec {
+        self.device_file = Some(toml.to_owned());
+        self
+    }
+
+    /// Adds a command-line option (e.g. `--inbox`).
+    pub fn arg(mut self, arg: &str) -> DeviceSpec {
+        self.args.push(arg.to_owned());
+        self
+    }
+}
+
+/// A store id no other test uses: tests run side by side, and devices of one store on the same
+/// loopback find each other's brokers by mDNS.
+pub fn unique_store(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let mut id = format!("t{}-{n}-{tag}", std::process::id());
+    id.truncate(32);
+    id.trim_end_matches('-').to_owned()
+}
+
+/// A password for a test store's embedded broker (the same for every device of the store).
+pub const TEST_STORE_PASSWORD: &str = "test-store-password-0123456789";
+
+/// Writes a secret file readable by its owner only.
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, format!("{text}\n")).expect("write a password file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod 0600 a password file");
 }
 
 /// A running device process (`pass device run`), with its own temporary directory holding its
@@ -654,6 +883,13 @@ impl Device {
                     std::fs::copy(&from, &to).expect("copy the seed database's side file");
                 }
             }
+        }
+        if let Some(password) = &spec.store_password {
+            write_private(&db.with_extension("broker-password"), password);
+        }
+        if let Some(toml) = &spec.device_file {
+            std::fs::write(db.with_extension("device.toml"), toml)
+                .expect("write the device's configuration file");
         }
         let control_path = dir.path().join("control.sock");
         // sun_path holds 108 bytes with its terminating NUL.
@@ -813,17 +1049,40 @@ impl Device {
     fn spawn_and_wait(&mut self) {
         self.starts += 1;
         let (_, out, err) = open_log(self.dir.path(), "device", self.starts);
-        let mut cmd = Command::new(bin("pass"));
+        let mut cmd = match &self.spec.netns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns]).arg(bin("pass"));
+                cmd
+            }
+            None => Command::new(bin("pass")),
+        };
         cmd.args(["device", "run", "--db"])
             .arg(&self.db)
             .args(["--store", &self.spec.store])
             .args(["--device", &self.spec.id])
             .args(["--role", self.spec.role.arg()])
-            .args(["--broker", &self.spec.broker])
             .arg("--control")
             .arg(&self.control_path);
+        match &self.spec.broker {
+            Some(broker) => {
+                cmd.args(["--broker", broker]);
+                cmd.args(["--mdns", self.spec.mdns.as_deref().unwrap_or("off")]);
+            }
+            None => {
+                cmd.args(["--mdns", self.spec.mdns.as_deref().unwrap_or("loopback")]);
+            }
+        }
+        if let Some(on) = self.spec.host_broker {
+            cmd.args(["--host-broker", if on { "on" } else { "off" }]);
+        }
         if let Some(ms) = self.spec.manual_clock_ms {
             cmd.args(["--manual-clock", &ms.to_string()]);
+        }
+        if let Some((user, password_file)) = &self.spec.credentials {
+            cmd.args(["--mqtt-user", user])
+                .arg("--mqtt-password-file")
+                .arg(password_file);
         }
         if std::env::var_os("PASS_LOG").is_none() {
             cmd.env("PASS_LOG", "info");
@@ -1272,6 +1531,288 @@ pub fn assert_verified(devices: &[&Device]) {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// The embedded broker, run by hand
+
+/// `pass broker` of the test's own: the embedded broker (rumqttd, MQTT 3.1.1, one store login)
+/// for `store` on a free loopback port, advertised by mDNS on loopback, as a person would run it
+/// on a machine of the store. It can be killed and started again on the same port with the same
+/// `started` time (its place in the election). Dropping it kills it.
+pub struct EmbeddedBroker {
+    store: String,
+    host: String,
+    mdns: String,
+    port: u16,
+    started_at_ms: u64,
+    dir: TempDir,
+    password_file: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl EmbeddedBroker {
+    /// Starts one for `store`, advertised on loopback as hosted by `host`, and waits until it
+    /// accepts connections.
+    pub fn start(store: &str, host: &str) -> EmbeddedBroker {
+        EmbeddedBroker::start_with(store, host, "loopback", None)
+    }
+
+    /// As [`EmbeddedBroker::start`], advertised on `mdns` (`off`: not at all), claiming to have
+    /// been started at `started_at_ms` (default: now) — an older broker wins the election.
+    pub fn start_with(
+        store: &str,
+        host: &str,
+        mdns: &str,
+        started_at_ms: Option<u64>,
+    ) -> EmbeddedBroker {
+        assert!(
+            mdns == "loopback" || mdns == "off",
+            "a test broker is advertised on loopback only"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("pass-broker-")
+            .tempdir()
+            .expect("create a temporary directory for the broker");
+        let password_file = dir.path().join("broker-password");
+        write_private(&password_file, TEST_STORE_PASSWORD);
+        let started_at_ms = started_at_ms.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        });
+        let mut broker = EmbeddedBroker {
+            store: store.to_owned(),
+            host: host.to_owned(),
+            mdns: mdns.to_owned(),
+            port: 0,
+            started_at_ms,
+            dir,
+            password_file,
+            child: None,
+            starts: 0,
+        };
+        for _ in 0..10 {
+            broker.port = free_loopback_port();
+            if broker.spawn_and_wait() {
+                return broker;
+            }
+        }
+        panic!("pass broker did not come up:\n{}", broker.log());
+    }
+
+    pub fn store(&self) -> &str {
+        &self.store
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mqtt://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// The broker process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Kills it with SIGKILL (no goodbye on mDNS, nothing kept) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+    }
+
+    /// Starts it again on the same port with the same `started` time (killing it first if it
+    /// runs); retries within [`STARTUP`] while the port is still busy.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + STARTUP;
+        while !self.spawn_and_wait() {
+            assert!(
+                Instant::now() < deadline,
+                "pass broker did not come back on port {}:\n{}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Everything it logged, every start in order.
+    pub fn log(&self) -> String {
+        read_logs(self.dir.path(), "broker", self.starts)
+    }
+
+    /// Publishes `payload` on `topic` at QoS 1 with `mosquitto_pub` (MQTT 3.1.1, the store
+    /// login), as an outside client would. Returns whether it succeeded and its output.
+    pub fn publish(&self, topic: &str, payload: &[u8]) -> (bool, String) {
+        let file = tempfile::NamedTempFile::new().expect("create a payload file");
+        std::fs::write(file.path(), payload).expect("write the payload file");
+        let out = Command::new(mosquitto_pub_binary())
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-V", "mqttv311", "-u", "pass", "-P", TEST_STORE_PASSWORD])
+            .args(["-q", "1", "-t", topic, "-f"])
+            .arg(file.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run mosquitto_pub");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Starts the process; `true` once it accepts connections, `false` if it exited first.
+    fn spawn_and_wait(&mut self) -> bool {
+        self.starts += 1;
+        let (_, out, err) = open_log(self.dir.path(), "broker", self.starts);
+        let mut cmd = Command::new(bin("pass"));
+        cmd.args(["broker", "--store", &self.store, "--host", &self.host])
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(["--mdns", &self.mdns])
+            .args(["--started-at", &self.started_at_ms.to_string()])
+            .arg("--password-file")
+            .arg(&self.password_file);
+        if std::env::var_os("PASS_LOG").is_none() {
+            cmd.env("PASS_LOG", "info");
+        }
+        cmd.env("NO_COLOR", "1");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start pass broker");
+        self.child = Some(child);
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let child = self.child.as_mut().expect("just spawned");
+            if let Ok(Some(_)) = child.try_wait() {
+                self.child = None;
+                return false;
+            }
+            if port_accepts(self.port) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for EmbeddedBroker {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "===== pass broker on port {} (last lines) =====\n{}",
+                self.port,
+                tail(&self.log(), 40)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network namespaces
+
+/// Two network namespaces of the test's own joined by a veth pair: `a` has `veth-a` with
+/// 10.77.0.1/24, `b` has `veth-b` with 10.77.0.2/24, both with loopback up. Those addresses
+/// exist only inside the two namespaces, so pairs of different tests never meet. Dropping it
+/// deletes both namespaces (and with them the veth pair). Needs root.
+pub struct NetnsPair {
+    pub a: String,
+    pub b: String,
+}
+
+impl NetnsPair {
+    pub const A_IF: &'static str = "veth-a";
+    pub const B_IF: &'static str = "veth-b";
+    pub const A_ADDR: &'static str = "10.77.0.1";
+    pub const B_ADDR: &'static str = "10.77.0.2";
+
+    pub fn create() -> NetnsPair {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let base = format!("pass-{}-{n}", std::process::id());
+        let pair = NetnsPair {
+            a: format!("{base}-a"),
+            b: format!("{base}-b"),
+        };
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip")
+                .args(args)
+                .output()
+                .expect("run ip (iproute2)");
+            assert!(
+                out.status.success(),
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ip(&["netns", "add", &pair.a]);
+        ip(&["netns", "add", &pair.b]);
+        ip(&[
+            "link",
+            "add",
+            Self::A_IF,
+            "netns",
+            &pair.a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            Self::B_IF,
+            "netns",
+            &pair.b,
+        ]);
+        for (ns, dev, addr) in [
+            (&pair.a, Self::A_IF, Self::A_ADDR),
+            (&pair.b, Self::B_IF, Self::B_ADDR),
+        ] {
+            ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        pair
+    }
+
+    /// Runs `program args` inside namespace `ns`; its output.
+    pub fn exec(ns: &str, program: &Path, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ip netns exec")
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// The `broker` part of a device's status.
+pub fn broker_of(status: &Value) -> Value {
+    status.get("broker").cloned().unwrap_or(Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1372,6 +1913,30 @@ mod tests {
             broker.log()
         );
         assert!(port_accepts(broker.port()), "the broker keeps running");
+    }
+
+    #[test]
+    fn a_subscription_is_live_when_it_returns_and_keeps_what_follows_in_order() {
+        let broker = Mosquitto::start();
+        let sub = broker.subscribe("pass/v1/test-store/probe/#", "pass/v1/test-store/probe/x");
+        assert!(sub.messages().is_empty(), "the probe is forgotten");
+        for n in 0..3 {
+            let (ok, out) = broker.publish(
+                "pass/v1/test-store/probe/y",
+                format!("{{\"n\":{n}}}").as_bytes(),
+            );
+            assert!(ok, "{out}");
+        }
+        assert!(wait_until(PATIENCE, || sub.messages().len() >= 3));
+        assert_eq!(
+            sub.messages(),
+            (0..3)
+                .map(|n| (
+                    "pass/v1/test-store/probe/y".to_owned(),
+                    format!("{{\"n\":{n}}}")
+                ))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use pass_shared::domain::menu::Menu;
 use pass_shared::domain::staff;
 use pass_shared::event::DeviceRole;
 use pass_shared::event::Event;
-use pass_shared::journal::{Journal, JournalOptions, verify};
+use pass_shared::journal::{Journal, JournalOptions, Origin, verify};
+use pass_shared::net::mosquitto::{AclEntry, IntegrationName};
+use pass_shared::net::protocol::v1::{DeviceId, StoreId};
 use pass_shared::projection::{self, StoreProjections};
 
 #[derive(Parser)]
@@ -41,6 +43,12 @@ enum Command {
     /// Run a device without a screen (what kitchen screens and terminals run underneath).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Run the embedded MQTT broker (3.1.1, one store login, no ACL) and advertise it by mDNS,
+    /// until Ctrl-C or SIGTERM. Kitchen screens run it themselves when a store has no broker.
+    Broker(BrokerArgs),
+    /// A store's Mosquitto (broker-config/): the ACL entry of each broker user.
+    #[command(subcommand)]
+    Mosquitto(MosquittoCommand),
     /// Talk to a running device through its control socket.
     Ctl {
         /// The device's control socket.
@@ -336,12 +344,73 @@ enum KitchenRequest {
 #[derive(Subcommand)]
 enum DeviceCommand {
     /// Run a headless device: it owns its database, replicates over MQTT and serves a control
-    /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`).
+    /// socket, until stopped (Ctrl-C, SIGTERM or `pass ctl … stop`). Without --broker it finds
+    /// the store's broker by mDNS, and a kitchen screen hosts the embedded broker when none
+    /// answers.
     Run {
         #[arg(long, value_enum)]
         role: Role,
         #[command(flatten)]
         device: pass_shared::device::DeviceArgs,
+    },
+}
+
+/// `pass broker`: the embedded broker (see `pass_shared::net::broker`).
+#[derive(clap::Args)]
+struct BrokerArgs {
+    /// The store it serves (advertised in its mDNS TXT record).
+    #[arg(long)]
+    store: String,
+    /// Who runs it: a device id, advertised for the election.
+    #[arg(long, default_value = "broker")]
+    host: String,
+    /// Where to listen, IP:PORT (127.0.0.1:PORT with --mdns loopback; 0.0.0.0:1883 on a store's
+    /// LAN).
+    #[arg(long)]
+    listen: std::net::SocketAddr,
+    /// Where to advertise it: off, loopback, lan or an interface name.
+    #[arg(long, default_value = "loopback")]
+    mdns: String,
+    /// The user name devices give.
+    #[arg(long, default_value = pass_shared::device::STORE_BROKER_USER)]
+    user: String,
+    /// The store's broker password file (first line; readable by its owner only).
+    #[arg(long)]
+    password_file: PathBuf,
+    /// When this broker was first started, ms since the epoch (default: now). A broker started
+    /// again keeps its place in the election by giving the same time.
+    #[arg(long)]
+    started_at: Option<u64>,
+    /// Exit when standard input closes (how a device that supervises it makes sure it never
+    /// outlives the device).
+    #[arg(long)]
+    exit_with_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum MosquittoCommand {
+    /// Print a device's ACL entry: user = the device id; it reads every topic of its store and
+    /// writes only its own, its events under its journal's origin only.
+    DeviceAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        device: String,
+        /// The device's journal origin (16 hex digits), as `pass journal init` prints it and
+        /// `pass ctl … status` shows it.
+        #[arg(long)]
+        origin: String,
+        /// This device ingests the integrations' orders and writes the replies.
+        #[arg(long)]
+        answers_inbox: bool,
+    },
+    /// Print an integration's ACL entry: user `integration-<name>`; it writes orders into the
+    /// store's inbox and reads the replies.
+    IntegrationAcl {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -531,6 +600,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pass_shared::device::run(config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Broker(args) => broker(args),
         Command::Ctl { control, request } => ctl(&control, request),
         Command::Kitchen { control, request } => kitchen(&control, request),
         Command::Terminal {
@@ -538,6 +608,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pin,
             request,
         } => terminal(&control, pin, request),
+        Command::Mosquitto(command) => {
+            print!("{}", mosquitto_acl(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Menu(MenuCommand::Check { file }) => {
             let (_, menu) = read_menu(&file)?;
             println!(
@@ -558,6 +632,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The ACL entry a `pass mosquitto …` command asks for; the error names the option at fault.
+fn mosquitto_acl(command: MosquittoCommand) -> anyhow::Result<AclEntry> {
+    let store_id = |store: String| StoreId::try_from(store).context("--store");
+    Ok(match command {
+        MosquittoCommand::DeviceAcl {
+            store,
+            device,
+            origin,
+            answers_inbox,
+        } => AclEntry::device(
+            &store_id(store)?,
+            &DeviceId::try_from(device).context("--device")?,
+            &Origin::try_from(origin).context("--origin")?,
+            answers_inbox,
+        ),
+        MosquittoCommand::IntegrationAcl { store, name } => AclEntry::integration(
+            &store_id(store)?,
+            &IntegrationName::try_from(name).context("--name")?,
+        ),
+    })
 }
 
 /// Largest menu file read.
@@ -689,6 +785,52 @@ fn store_set(
         by: who.to_string(),
     })?;
     println!("{setting} = {value} (changed by {})", person.name());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pass broker`: checks the options, reads the password file, runs until stopped.
+fn broker(args: BrokerArgs) -> anyhow::Result<ExitCode> {
+    use pass_shared::net::broker::{EMBEDDED_MQTT, ServeSettings, StoreLogin, serve};
+    use pass_shared::net::discovery::{BrokerAd, BrokerKey, MdnsScope};
+    let store = args
+        .store
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    let host = args
+        .host
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--host: {e}"))?;
+    let mdns: MdnsScope = args
+        .mdns
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--mdns: {e}"))?;
+    if args.listen.port() == 0 {
+        anyhow::bail!("--listen: give a port");
+    }
+    let password = pass_shared::device::files::read_password_file(&args.password_file)
+        .context("--password-file")?;
+    let login = StoreLogin::new(args.user, password)?;
+    let started_at_ms = match args.started_at {
+        Some(ms) => ms,
+        None => u64::try_from(SystemClock.wall_ms()).unwrap_or(0),
+    };
+    let ad = BrokerAd {
+        store,
+        key: BrokerKey {
+            started_at_ms,
+            host,
+        },
+        mqtt: EMBEDDED_MQTT,
+        port: args.listen.port(),
+        addrs: Vec::new(),
+    };
+    serve(ServeSettings {
+        listen: args.listen,
+        login,
+        mdns,
+        ad,
+        exit_with_stdin: args.exit_with_stdin,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,7 +15,10 @@
 //! terminal's back-off like any other). Seeing anything but the sign-in screen needs someone
 //! signed in.
 //!
-//! The status answer counts the peers' envelopes this run has accepted into the journal by the
+//! The status answer says which broker the device uses (`broker`: its `url`, how it came to it
+//! — `source`: configured, remembered, advertised or hosted —, the MQTT version, how long after
+//! start it first connected, and the embedded broker it hosts, if any, with its process id),
+//! and counts the peers' envelopes this run has accepted into the journal by the
 //! path they came: `received_live` (published live on `ev/…`) and `received_by_pull` (answers
 //! to this device's pulls on `sync/…`); an envelope held for a gap counts once released, on the
 //! path of the message that released it.
@@ -537,6 +540,7 @@ async fn status(shared: &Arc<Shared>) -> Value {
         "forks": forks,
         "received_live": shared.received_live.load(Ordering::Relaxed),
         "received_by_pull": shared.received_by_pull.load(Ordering::Relaxed),
+        "broker": super::discover::view_json(&lock(&shared.broker)),
     })
 }
 

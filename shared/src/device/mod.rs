@@ -1,15 +1,21 @@
 //! A running device: its journal, replication over MQTT, and a local control socket.
 //!
-//! One process owns the device's database. The tokio runtime runs three tasks that talk over
+//! One process owns the device's database. The tokio runtime runs these tasks that talk over
 //! channels, so that nothing waits on anything it also has to drive:
 //!
-//! - the **MQTT task** owns rumqttc's event loop (MQTT 5, so a publish the broker refuses comes
-//!   back with a reason code, counted and logged): it polls, hands incoming publishes and
-//!   (re)connections to the replication task, and backs off on errors (rumqttc reconnects on the
-//!   next poll; the session starts clean, so every ConnAck re-subscribes);
+//! - the **MQTT task** ([`link`]) owns the MQTT client's event loop, pointed at whichever broker
+//!   the device uses (MQTT 5 with a broker that speaks it, so a publish the broker refuses comes
+//!   back with a reason code, counted and logged; 3.1.1 with the embedded broker): it polls,
+//!   hands incoming publishes and (re)connections to the replication task, and backs off on
+//!   errors (the session starts clean, so every ConnAck re-subscribes);
+//! - the **discovery task** ([`discover`], only without `--broker`) finds the store's broker by
+//!   mDNS, tries the last address that worked first, and hosts the embedded broker as a
+//!   supervised child process ([`host`]) when the device may and nobody answers;
 //! - the **replication task** owns the [`Replicator`] state machine and carries out its actions
 //!   in order: publish, apply to the journal (on a blocking thread: the journal commits before it
 //!   answers), note a peer's head of this device's own origin;
+//! - the **inbox task**, on the one device that ingests the store's integration inbox
+//!   (`--inbox`), takes orders from outside systems and answers them (see [`crate::net::inbox`]);
 //! - the **control task** serves the control socket (one JSON object per line), which is how
 //!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop,
 //!   and work a kitchen screen's tickets or an order terminal's screens as a person would;
@@ -23,6 +29,11 @@
 
 mod args;
 mod control;
+mod discover;
+pub mod files;
+mod host;
+mod inbox;
+mod link;
 
 pub use args::DeviceArgs;
 
@@ -31,10 +42,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rumqttc::NetworkOptions;
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PubAckReason};
-use rumqttc::v5::{AsyncClient, Event as MqttEvent, MqttOptions};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::{Clock, ManualClock, SystemClock};
@@ -42,15 +49,20 @@ use crate::event::DeviceRole;
 use crate::journal::{Journal, JournalOptions};
 use crate::kitchen::actions::KitchenAction;
 use crate::kitchen::settings::KdsSettings;
-use crate::net::protocol::v1::{self, DeviceId, StoreId, Topic};
-use crate::net::replication::{Action, Identity, Qos, Replicator, Tuning};
+use crate::net::discovery::{DeviceAd, Mdns, MdnsScope, MqttVersion};
+use crate::net::finder::{Endpoint, Finder, Timing};
+use crate::net::protocol::v1::{DeviceId, StoreId, Topic};
+use crate::net::replication::{Action, Identity, Replicator, Tuning};
 use crate::projection::StoreProjections;
 use crate::terminal::{Terminal, TerminalHost, TerminalSettings};
 
+use self::host::Hosting;
+use self::link::{LinkState, LinkTarget, MqttLink};
+
 /// How often the replicator is ticked.
 const TICK: Duration = Duration::from_millis(250);
-/// rumqttc's queue of requests from the client to the event loop.
-const REQUEST_CAPACITY: usize = 1_024;
+/// The user name devices give the embedded broker (one login per store).
+pub const STORE_BROKER_USER: &str = "pass";
 
 /// Everything a device needs to start.
 #[derive(Debug, Clone)]
@@ -60,15 +72,36 @@ pub struct DeviceConfig {
     pub device: DeviceId,
     pub role: DeviceRole,
     pub name: String,
-    /// Host and port of the broker.
-    pub broker: (String, u16),
-    /// User name and password for the broker, when it asks for them.
+    /// The broker: a configured address, or found by discovery.
+    pub broker: BrokerSetting,
+    /// User name and password for the broker, when it asks for them. Without them a device
+    /// gives the embedded broker the store's login (the password file beside the database).
     pub credentials: Option<Credentials>,
     pub control: PathBuf,
     /// Start a controlled clock at this instant (ms since the epoch) instead of the system clock.
     pub manual_clock_ms: Option<i64>,
     /// A kitchen screen's station (`--station`); its settings file may add stations taken over.
     pub station: Option<String>,
+    /// This device ingests the store's integration inbox (orders from online-ordering and
+    /// delivery systems): exactly one device of a store does.
+    pub inbox: bool,
+    /// Which interfaces mDNS uses (advertising this device, finding the broker).
+    pub mdns: MdnsScope,
+    /// Whether this device may host the embedded broker when no broker answers.
+    pub host_broker: bool,
+    /// A fixed port for the embedded broker this device hosts (`None`: 1883 on a store's LAN,
+    /// a free one elsewhere).
+    pub broker_port: Option<u16>,
+}
+
+/// Where a device's broker comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerSetting {
+    /// `--broker`, or the configuration file's `broker`: this address, no discovery. The MQTT
+    /// version is found by trying (5 first, then 3.1.1).
+    Configured { host: String, port: u16 },
+    /// Found by mDNS (the last address that worked first), hosted if the device may.
+    Discover,
 }
 
 /// A broker user name and password.
@@ -156,6 +189,27 @@ pub(crate) struct Shared {
     pub kitchen: Option<Mutex<(KdsSettings, PathBuf)>>,
     /// An order terminal's session, screens and settings; `None` for other devices.
     pub terminal: Option<Mutex<Terminal>>,
+    /// When the device was opened, for the time it took to connect.
+    pub launched: Instant,
+    /// The broker in use, for the status.
+    pub broker: Mutex<BrokerView>,
+}
+
+/// What the status shows about the broker.
+#[derive(Debug, Default)]
+pub(crate) struct BrokerView {
+    /// The address the link points at.
+    pub url: Option<String>,
+    /// How the device came to it: configured, remembered, advertised, hosted.
+    pub source: Option<&'static str>,
+    /// Which advertised broker it is (`<host>@<started>`), when it is one.
+    pub broker: Option<String>,
+    /// The MQTT version of the current connection.
+    pub mqtt: Option<MqttVersion>,
+    /// How long after start the first connection came, in ms.
+    pub connected_after_ms: Option<u64>,
+    /// The embedded broker this device hosts.
+    pub hosting: Option<Hosting>,
 }
 
 impl Shared {
@@ -195,6 +249,7 @@ pub struct Device {
 impl Device {
     /// Opens the device's database and settings; nothing is on the network yet.
     pub fn open(config: DeviceConfig) -> anyhow::Result<Device> {
+        let launched = Instant::now();
         let fault = control::Fault::from_env()?;
         if let Some(fault) = fault {
             tracing::warn!(?fault, "test fault hook armed ({})", control::FAULT_VAR);
@@ -255,6 +310,8 @@ impl Device {
             clock,
             kitchen,
             terminal,
+            launched,
+            broker: Mutex::new(BrokerView::default()),
         });
         Ok(Device { config, shared })
     }
@@ -277,22 +334,114 @@ impl Device {
             .build()?;
         runtime.block_on(async move {
             let (inputs, inputs_rx) = mpsc::channel(4_096);
-            let client = mqtt(&config, &shared, inputs)?;
+            let link = MqttLink::default();
+            let (targets, targets_rx) = watch::channel(None);
+            let (states, states_rx) = watch::channel(LinkState::Down { generation: 0 });
+            tokio::spawn(link::run(
+                Arc::clone(&shared),
+                link.clone(),
+                targets_rx,
+                states,
+                inputs,
+                credential_source(&config),
+            ));
+            let inbox = config
+                .inbox
+                .then(|| inbox::Handle::start(&shared, link.clone()));
             let listener = control::bind(&config.control)?;
-            tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), "device running");
+            let mdns = advertise(&config, &shared)?;
+            let (hosting_tx, hosting_rx) = watch::channel(None);
+            let mut supervisor = None;
+            let mut discovery = None;
+            match &config.broker {
+                BrokerSetting::Configured { host, port } => {
+                    let endpoint = Endpoint {
+                        host: host.clone(),
+                        port: *port,
+                        mqtt: MqttVersion::V5,
+                    };
+                    {
+                        let mut view = lock(&shared.broker);
+                        view.url = Some(endpoint.to_string());
+                        view.source = Some("configured");
+                    }
+                    let _ = targets.send(Some(LinkTarget {
+                        generation: 1,
+                        endpoint,
+                        version_known: false,
+                    }));
+                }
+                BrokerSetting::Discover => {
+                    let mdns = mdns.clone().ok_or_else(|| {
+                        anyhow::anyhow!("no broker: give --broker mqtt://host:port, or let mDNS find one (--mdns loopback, lan or an interface)")
+                    })?;
+                    let browser = mdns.browse_brokers(&config.store)?;
+                    let host = if config.host_broker {
+                        let (commands, commands_rx) = mpsc::channel(4);
+                        let settings = host::HostSettings {
+                            program: host::pass_program(),
+                            store: config.store.clone(),
+                            host: config.device.clone(),
+                            mdns: config.mdns.clone(),
+                            db: config.db.clone(),
+                            user: STORE_BROKER_USER.to_owned(),
+                            port: config.broker_port,
+                        };
+                        supervisor = Some(tokio::spawn(host::supervise(
+                            settings,
+                            commands_rx,
+                            hosting_tx.clone(),
+                        )));
+                        Some(commands)
+                    } else {
+                        None
+                    };
+                    let remembered = files::remembered_broker(&config.db);
+                    let finder = Finder::new(
+                        config.host_broker,
+                        Timing::with_draw(random_draw()),
+                        remembered,
+                        shared.mono_ms(),
+                    );
+                    let task = discover::Discovery {
+                        shared: Arc::clone(&shared),
+                        finder,
+                        mdns,
+                        browser,
+                        db: config.db.clone(),
+                        targets,
+                        states: states_rx,
+                        host,
+                        hosting: hosting_rx,
+                    };
+                    discovery = Some(tokio::spawn(task.run(stop_rx.clone())));
+                }
+            }
+            tracing::info!(device = %config.device, origin = %shared.journal.origin(), control = %config.control.display(), mdns = %config.mdns, "device running");
             let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
             let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
             let kitchen_task = tokio::spawn(kitchen_duty(Arc::clone(&shared)));
             let terminal_task = tokio::spawn(terminal_duty(Arc::clone(&shared)));
-            replicate(Arc::clone(&shared), client.clone(), inputs_rx, stop_rx).await;
+            replicate(Arc::clone(&shared), link.clone(), inputs_rx, stop_rx, inbox).await;
             // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
             let farewell = lock(&shared.replicator).farewell();
             for action in farewell {
                 if let Action::Publish(out) = action {
-                    let _ = client.publish(out.topic, qos(out.qos), out.retain, out.payload).await;
+                    let _ = link.publish(out).await;
                 }
             }
-            let _ = client.disconnect().await;
+            link.disconnect().await;
+            // The discovery task ends with the stop; its end closes the supervisor's commands,
+            // which stops a hosted broker (it withdraws its advertisement as it goes).
+            if let Some(task) = discovery {
+                let _ = task.await;
+            }
+            if let Some(task) = supervisor {
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            }
+            if let Some(mdns) = mdns.and_then(|m| Arc::try_unwrap(m).ok()) {
+                tokio::task::spawn_blocking(move || mdns.shutdown()).await.ok();
+            }
             control_task.abort();
             signals.abort();
             kitchen_task.abort();
@@ -556,16 +705,70 @@ impl TerminalHost for DeviceHandle {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock leaves the state as it was between two whole calls.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Starts mDNS on the configured interfaces and advertises this device (a kitchen screen with
+/// the station its settings hold); `None` when mDNS is off. A device with a configured broker
+/// runs without mDNS if it cannot start (logged); an unconfigured one cannot.
+fn advertise(config: &DeviceConfig, shared: &Shared) -> anyhow::Result<Option<Arc<Mdns>>> {
+    if config.mdns == MdnsScope::Off {
+        return Ok(None);
+    }
+    let station = match &shared.kitchen {
+        Some(kitchen) => Some(lock(kitchen).0.station.clone()),
+        None => config.station.clone(),
+    };
+    let ad = DeviceAd::new(
+        config.store.clone(),
+        config.device.clone(),
+        config.role.into(),
+        station,
+        config.name.clone(),
+    )?;
+    let started = Mdns::start(&config.mdns).and_then(|mdns| {
+        mdns.advertise_device(&ad)?;
+        Ok(mdns)
+    });
+    match started {
+        Ok(mdns) => Ok(Some(Arc::new(mdns))),
+        Err(e) if matches!(config.broker, BrokerSetting::Configured { .. }) => {
+            tracing::warn!(error = %e, "mDNS did not start: this device is not advertised");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-fn qos(q: Qos) -> QoS {
-    match q {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
+/// The credentials a connection gives: the device's own (`--mqtt-user`), else the store's
+/// login for the embedded broker when the password file beside the database exists (read at
+/// each connection, so a file that appears later is used).
+fn credential_source(config: &DeviceConfig) -> link::CredentialSource {
+    if let Some(own) = &config.credentials {
+        let own = own.clone();
+        return Arc::new(move || Some(own.clone()));
     }
+    let db = config.db.clone();
+    let warned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    Arc::new(move || match files::store_password(&db) {
+        Ok(password) => password.map(|password| Credentials {
+            user: STORE_BROKER_USER.to_owned(),
+            password,
+        }),
+        Err(e) => {
+            if !warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "cannot use the store's broker password");
+            }
+            None
+        }
+    })
+}
+
+/// A random draw for the host wait's jitter (the process id if the system has no randomness).
+fn random_draw() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()))
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the state as it was between two whole calls.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn stop_on_signal(shared: Arc<Shared>) {
@@ -582,113 +785,6 @@ async fn stop_on_signal(shared: Arc<Shared>) {
     }
     tracing::info!("stopping on signal");
     let _ = shared.stop.send(true);
-}
-
-/// Starts the MQTT task; returns the client.
-fn mqtt(
-    config: &DeviceConfig,
-    shared: &Arc<Shared>,
-    inputs: mpsc::Sender<Input>,
-) -> anyhow::Result<AsyncClient> {
-    let (host, port) = &config.broker;
-    let mut options = MqttOptions::new(
-        format!("pass-{}-{}", config.store, config.device),
-        host.clone(),
-        *port,
-    );
-    options.set_keep_alive(Duration::from_secs(5));
-    options.set_clean_start(true);
-    options.set_max_packet_size(Some(
-        u32::try_from(v1::MAX_PACKET_BYTES).unwrap_or(u32::MAX),
-    ));
-    options.set_request_channel_capacity(REQUEST_CAPACITY);
-    if let Some(Credentials { user, password }) = &config.credentials {
-        options.set_credentials(user.clone(), password.clone());
-    }
-    let will = lock(&shared.replicator).last_will();
-    options.set_last_will(LastWill::new(
-        will.topic,
-        will.payload,
-        qos(will.qos),
-        will.retain,
-        None,
-    ));
-    // Small packets (events, acks, heartbeats) go out at once: Nagle's algorithm would hold
-    // them back up to a delayed-ACK timeout (tens of milliseconds) on every send.
-    let mut network = NetworkOptions::new();
-    network.set_tcp_nodelay(true);
-    options.set_network_options(network);
-    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
-    let subscriber = client.clone();
-    let shared = Arc::clone(shared);
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            match eventloop.poll().await {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff = Duration::from_millis(200);
-                    *lock(&shared.connected) = true;
-                    tracing::info!("connected to the broker");
-                    // Subscribing goes through rumqttc's request queue, which only this task
-                    // drains (by polling): after an outage the queue may be full of publishes, so
-                    // subscribe from another task and keep polling here.
-                    let topics = lock(&shared.replicator).subscriptions();
-                    let client = subscriber.clone();
-                    tokio::spawn(async move {
-                        for topic in topics {
-                            if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
-                                tracing::warn!(error = %e, "subscribe failed");
-                            }
-                        }
-                    });
-                    if inputs.send(Input::Connected).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(MqttEvent::Incoming(Packet::PubAck(ack)))
-                    if ack.reason != PubAckReason::Success
-                        && ack.reason != PubAckReason::NoMatchingSubscribers =>
-                {
-                    let n = shared
-                        .refused_publishes
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // Logged once, then counted: a refusal repeats for every publish on that topic.
-                    if n == 0 {
-                        tracing::error!(reason = ?ack.reason, "the broker refused a publish (is this device's ACL right?)");
-                    }
-                }
-                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
-                    let input = Input::Message {
-                        topic: String::from_utf8_lossy(&p.topic).into_owned(),
-                        payload: p.payload.to_vec(),
-                        retained: p.retain,
-                    };
-                    // Never wait here: a task that stops polling stops answering the broker's
-                    // keepalive and is disconnected. A message dropped while replication is
-                    // busy comes back through `have` and a pull.
-                    match inputs.try_send(input) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            tracing::debug!("replication busy: incoming message left for a pull");
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => return,
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let was = std::mem::replace(&mut *lock(&shared.connected), false);
-                    if was {
-                        tracing::warn!(error = %e, "lost the broker; reconnecting");
-                    } else {
-                        tracing::debug!(error = %e, "broker not reachable");
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-            }
-        }
-    });
-    Ok(client)
 }
 
 /// The path by which a message brought peers' envelopes.
@@ -713,9 +809,10 @@ impl Arrival {
 /// The replication task: feeds the replicator and carries out its actions.
 async fn replicate(
     shared: Arc<Shared>,
-    client: AsyncClient,
+    link: MqttLink,
     mut inputs: mpsc::Receiver<Input>,
     mut stop: watch::Receiver<bool>,
+    inbox: Option<inbox::Handle>,
 ) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -727,7 +824,19 @@ async fn replicate(
             input = inputs.recv() => match input {
                 None => return,
                 Some(Input::Connected) => {
+                    if let Some(inbox) = &inbox {
+                        inbox.on_connected(&link);
+                    }
                     (None, lock(&shared.replicator).on_connected(shared.mono_ms()))
+                }
+                // Orders for the integration inbox are not replication's.
+                Some(Input::Message { topic, payload, .. })
+                    if inbox.as_ref().is_some_and(|i| i.wants(&topic)) =>
+                {
+                    if let Some(inbox) = &inbox {
+                        inbox.divert(topic, payload);
+                    }
+                    (None, Vec::new())
                 }
                 Some(Input::Message { topic, payload, retained }) => {
                     let journal = Arc::clone(&shared.journal);
@@ -739,7 +848,7 @@ async fn replicate(
                 }
             },
         };
-        carry_out(&shared, &client, arrival, actions).await;
+        carry_out(&shared, &link, arrival, actions).await;
     }
 }
 
@@ -774,7 +883,7 @@ async fn local_heads_changed(shared: &Arc<Shared>) -> Vec<Action> {
 /// journal's new heads count nowhere).
 async fn carry_out(
     shared: &Arc<Shared>,
-    client: &AsyncClient,
+    link: &MqttLink,
     arrival: Option<Arrival>,
     actions: Vec<Action>,
 ) {
@@ -785,8 +894,7 @@ async fn carry_out(
             Action::Publish(out) => {
                 // A full request queue while the broker is away must not stall replication:
                 // what is not published now is offered again through `have` and pulls.
-                if let Err(e) = client.try_publish(out.topic, qos(out.qos), out.retain, out.payload)
-                {
+                if let Err(e) = link.try_publish(out) {
                     tracing::debug!(error = %e, "publish not queued");
                 }
             }

@@ -201,6 +201,11 @@ pub trait Projector: Send {
 
 pub(crate) enum Request {
     Append(NewEvent, mpsc::SyncSender<Result<Committed, JournalError>>),
+    /// Several events that stand or fall together (one savepoint).
+    AppendAll(
+        Vec<NewEvent>,
+        mpsc::SyncSender<Result<Vec<Committed>, JournalError>>,
+    ),
     Apply(
         Vec<Vec<u8>>,
         mpsc::SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
@@ -297,6 +302,27 @@ impl Journal {
             .to_new()
             .map_err(|e| JournalError::Serialise(e.to_string()))?;
         self.append_new(new)
+    }
+
+    /// Appends `events` under this device's origin, in order, all or none: they are committed
+    /// in one transaction, and if one of them cannot be written none of them is. For what must
+    /// never be seen half-done (an order that came in whole: its check, lines and send).
+    pub fn append_all(&self, events: &[Event]) -> Result<Vec<Committed>, JournalError> {
+        let news = events
+            .iter()
+            .map(|e| {
+                let new = e
+                    .to_new()
+                    .map_err(|e| JournalError::Serialise(e.to_string()))?;
+                if valid_kind(&new.kind) {
+                    Ok(new)
+                } else {
+                    Err(EnvelopeError::BadKind(new.kind).into())
+                }
+            })
+            .collect::<Result<Vec<_>, JournalError>>()?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(Request::AppendAll(news, reply), answer)
     }
 
     /// Appends an already serialised event (kind and payload bytes).

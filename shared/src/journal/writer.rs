@@ -65,6 +65,10 @@ enum Pending {
         SyncSender<Result<Committed, JournalError>>,
         Result<Committed, JournalError>,
     ),
+    AppendAll(
+        SyncSender<Result<Vec<Committed>, JournalError>>,
+        Result<Vec<Committed>, JournalError>,
+    ),
     Apply(
         SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
         Result<(ApplyReport, Vec<Applied>), JournalError>,
@@ -77,6 +81,7 @@ impl Pending {
         let text = |e: &JournalError| same_error(e, &e.to_string());
         match self {
             Pending::Append(_, Err(e)) => Some(text(e)),
+            Pending::AppendAll(_, Err(e)) => Some(text(e)),
             Pending::Apply(_, Err(e)) => Some(text(e)),
             _ => None,
         }
@@ -86,6 +91,9 @@ impl Pending {
     fn fail(self, e: &JournalError, text: &str) {
         match self {
             Pending::Append(reply, _) => {
+                let _ = reply.send(Err(same_error(e, text)));
+            }
+            Pending::AppendAll(reply, _) => {
                 let _ = reply.send(Err(same_error(e, text)));
             }
             Pending::Apply(reply, _) => {
@@ -264,6 +272,20 @@ impl Writer {
                     };
                     answers.push(Pending::Append(reply, result));
                 }
+                Request::AppendAll(news, reply) => {
+                    // All or none: on an error the savepoint undoes the rows already written,
+                    // and the state those appends advanced goes back with them.
+                    let before = self.core.st.clone();
+                    let result = savepoint(&tx, |db| {
+                        news.into_iter()
+                            .map(|new| self.core.append_in(db, new))
+                            .collect::<Result<Vec<_>, _>>()
+                    });
+                    if result.is_err() {
+                        self.core.st = before;
+                    }
+                    answers.push(Pending::AppendAll(reply, result));
+                }
                 Request::Apply(envelopes, reply) => {
                     let result = savepoint(&tx, |db| self.core.apply_all(db, envelopes));
                     answers.push(Pending::Apply(reply, result));
@@ -303,10 +325,14 @@ impl Writer {
             return;
         }
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
-        let appended = answers
+        let appended: usize = answers
             .iter()
-            .filter(|a| matches!(a, Pending::Append(_, Ok(_))))
-            .count();
+            .map(|a| match a {
+                Pending::Append(_, Ok(_)) => 1,
+                Pending::AppendAll(_, Ok(all)) => all.len(),
+                _ => 0,
+            })
+            .sum();
         self.stats
             .appended
             .fetch_add(appended as u64, Ordering::Relaxed);
@@ -314,6 +340,9 @@ impl Writer {
             // A caller that gave up waiting is not an error of the journal.
             match answer {
                 Pending::Append(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Pending::AppendAll(reply, result) => {
                     let _ = reply.send(result);
                 }
                 Pending::Apply(reply, result) => {
@@ -361,6 +390,9 @@ fn same_error(e: &JournalError, text: &str) -> JournalError {
 fn reply_err(req: Request, text: &str, e: &JournalError) {
     match req {
         Request::Append(_, reply) => {
+            let _ = reply.send(Err(same_error(e, text)));
+        }
+        Request::AppendAll(_, reply) => {
             let _ = reply.send(Err(same_error(e, text)));
         }
         Request::Apply(_, reply) => {

@@ -159,6 +159,7 @@ impl<'a> Sample<'a> {
             guests: 2,
             seats: 4,
             server: server.to_owned(),
+            external: None,
         })?;
         for course in held {
             self.journal.append(&Event::CourseHeld {

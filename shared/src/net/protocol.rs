@@ -20,6 +20,14 @@
 //! | `hb/<device>` | the device | 0 | no | `heartbeat`: every second |
 //! | `gone/<device>` | the broker (last will) or the device on a clean stop | 1 | no | `gone` |
 //!
+//! The integration inbox adds two topics for outside systems (online ordering, delivery), read
+//! and answered by the one device that ingests orders: `inbox/orders/<source>` and
+//! `inbox/replies/<source>` ([`v1::inbox`]).
+//!
+//! Every topic and payload, device-to-device and integration alike, is described with JSON
+//! Schemas in the AsyncAPI 3.0 document `shared/asyncapi/pass.asyncapi.json` ([`ASYNCAPI`]); a
+//! unit test keeps it listing every event kind.
+//!
 //! Presence is carried by heartbeats, not by a retained state: a retained "online" flag would
 //! outlive a device whose broker died with it, while a heartbeat that stops is unambiguous. The
 //! last will on `gone/<device>` only lets peers stop asking a device that dropped its connection
@@ -71,6 +79,9 @@
 //!   peer's queue. Anything dropped anyway is repaired by the `have`/`pull` path, never lost.
 
 use crate::journal::MAX_ENVELOPE_BYTES;
+
+/// The AsyncAPI 3.0 document describing every topic and payload of the store network (JSON).
+pub const ASYNCAPI: &str = include_str!("../../asyncapi/pass.asyncapi.json");
 
 /// Why a message or topic was refused. Each is logged once by whoever received it, and the
 /// message is set aside.
@@ -199,6 +210,8 @@ pub mod v1 {
         /// device id and gets a new origin.
         DeviceId
     );
+
+    pub mod inbox;
 
     /// What a device is, as the wire says it. A role added later reads as `Unknown`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

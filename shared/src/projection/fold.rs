@@ -247,6 +247,7 @@ impl CheckFold {
                 guests,
                 seats,
                 server,
+                ..
             } => {
                 if self.check.is_some() {
                     return Err("the check was already opened".into());

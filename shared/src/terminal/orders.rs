@@ -214,6 +214,7 @@ impl Terminal {
                 guests,
                 seats,
                 server: me.id().to_string(),
+                external: None,
             },
         )?;
         self.numbers = Some((day, numbers));
