@@ -305,12 +305,15 @@ impl Terminal {
         self.check_view(host, check)
     }
 
-    /// The open check at `table` (the only one; several must be told apart by id).
+    /// The open check at `table` (the only one; several must be told apart by id). Someone
+    /// must be signed in.
     pub fn check_at<H: TerminalHost>(
         &mut self,
         host: &H,
         table: &str,
     ) -> Result<String, TerminalError> {
+        self.tick(host)?;
+        self.signed_in_staff(host)?;
         if self.floor.table(table).is_none() {
             return Err(TerminalError::UnknownTable(table.to_owned()));
         }
