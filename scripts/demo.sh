@@ -1,24 +1,52 @@
 #!/usr/bin/env bash
-# Runs the Pass appliance demo on this machine: a kitchen screen and an order terminal, each in
-# its own window. Installs what it needs first. Ctrl-C stops everything.
+# Runs the Pass appliance demo on this machine: one kitchen screen per station of the sample
+# menu plus expo, each in its own window with its own database, finding each other by mDNS on
+# loopback; the first screen to find no broker hosts the embedded one. Installs what it needs
+# first. The store (sample menu, demo staff) is set up once in ~/.cache/pass-demo; starting again
+# resumes from the journals. Ctrl-C stops everything.
+#
+#   scripts/demo.sh            # the demo
+#   PASS_DEMO_DIR=/tmp/d scripts/demo.sh   # another demo folder
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$PASS_ROOT"
 
 ensure_build_deps
-say "building the kitchen screen and the order terminal"
-cargo build --quiet -p kds -p order-terminal -p pass-shared
+say "building Pass (first time: several minutes; target dir: $CARGO_TARGET_DIR)"
+# The test command's feature set, so the two README commands share one build of Bevy.
+cargo build --quiet --workspace --all-targets
+
+bin="$CARGO_TARGET_DIR/debug"
+dir="${PASS_DEMO_DIR:-$HOME/.cache/pass-demo}"
+store="demo"
+stations=(grill fry saute_cold bar expo)
+mkdir -p "$dir"
+
+if [ ! -f "$dir/grill.db" ]; then
+    say "setting up the demo store in $dir (sample menu, demo staff)"
+    "$bin/pass" store init --db "$dir/grill.db" --menu assets/menu.toml --owner "Olivia" --pin 2580 >/dev/null
+fi
+say "demo staff: Olivia (owner) PIN 2580 — she can change any screen's settings (F10 on a screen)"
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
     say "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set): the windows cannot open here."
-    say "run this on a desktop, or see scripts/screenshot.sh to render them under Xvfb."
+    say "run this on a desktop; scripts/screenshot.sh renders a screen under Xvfb, and"
+    say "'pass device run --role kitchen-screen --station grill --db $dir/grill.db --device grill' runs one headless."
     exit 0
 fi
 
 pids=()
-stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+stop() {
+    say "stopping every screen"
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
 trap stop EXIT INT TERM
-"$CARGO_TARGET_DIR/debug/kds" --station grill & pids+=($!)
-"$CARGO_TARGET_DIR/debug/order-terminal" & pids+=($!)
-say "running: kitchen screen (grill) and order terminal — Ctrl-C stops both"
+for station in "${stations[@]}"; do
+    PASS_LOG="${PASS_LOG:-warn}" "$bin/kds" --station "$station" --device "$station" \
+        --store "$store" --db "$dir/$station.db" --mdns loopback --window 1280x720 &
+    pids+=($!)
+done
+say "running: kitchen screens for ${stations[*]} (logs on this terminal) — Ctrl-C stops them all"
+say "work a screen from another terminal: $bin/pass kitchen --control $dir/grill.sock list"
 wait -n "${pids[@]}" || true

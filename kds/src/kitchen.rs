@@ -123,6 +123,18 @@ impl Screen {
         }
     }
 
+    /// The red banner's text while no other device is heard (cut off), in the store's local
+    /// time; `None` while the store is heard.
+    pub fn cut_off_banner(&self, link: &Link) -> Option<String> {
+        let since = link.cut_off_since_ms?;
+        let since = self
+            .time_zone
+            .clock_text(i64::try_from(since).unwrap_or(i64::MAX));
+        Some(format!(
+            "CUT OFF SINCE {since}: no other device heard, new orders may be missing"
+        ))
+    }
+
     /// Whether the tickets have been read from the device at least once.
     pub fn loaded(&self) -> bool {
         self.loaded
@@ -383,27 +395,7 @@ pub(crate) mod tests {
     pub(crate) fn kitchen(station: &str) -> Kitchen {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join(format!("{station}.db"));
-        let device = pass_shared::device::Device::open(DeviceConfig {
-            db: db.clone(),
-            store: "demo".to_owned().try_into().expect("store"),
-            device: station.to_owned().try_into().expect("device"),
-            role: DeviceRole::KitchenScreen,
-            name: station.to_owned(),
-            broker: pass_shared::device::BrokerSetting::Configured {
-                host: "127.0.0.1".to_owned(),
-                port: 9,
-            },
-            credentials: None,
-            control: dir.path().join(format!("{station}.sock")),
-            manual_clock_ms: Some(START_MS),
-            station: Some(station.to_owned()),
-            inbox: false,
-            mdns: pass_shared::net::discovery::MdnsScope::Off,
-            host_broker: false,
-            broker_port: None,
-        })
-        .expect("device opens")
-        .handle();
+        let device = open(&db, Some(station));
         crate::fixtures::set_up_store(&device);
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
@@ -416,6 +408,32 @@ pub(crate) mod tests {
             device,
             _dir: dir,
         }
+    }
+
+    /// Opens (or reopens) a kitchen screen's device on `db`, unserved: no network.
+    pub(crate) fn open(db: &std::path::Path, station: Option<&str>) -> DeviceHandle {
+        let id = station.unwrap_or("grill");
+        pass_shared::device::Device::open(DeviceConfig {
+            db: db.to_path_buf(),
+            store: "demo".to_owned().try_into().expect("store"),
+            device: id.to_owned().try_into().expect("device"),
+            role: DeviceRole::KitchenScreen,
+            name: id.to_owned(),
+            broker: pass_shared::device::BrokerSetting::Configured {
+                host: "127.0.0.1".to_owned(),
+                port: 9,
+            },
+            credentials: None,
+            control: db.with_extension("sock"),
+            manual_clock_ms: Some(START_MS),
+            station: station.map(str::to_owned),
+            inbox: false,
+            mdns: pass_shared::net::discovery::MdnsScope::Off,
+            host_broker: false,
+            broker_port: None,
+        })
+        .expect("device opens")
+        .handle()
     }
 
     pub(crate) const START_MS: i64 = 1_767_290_400_000;
@@ -646,6 +664,78 @@ pub(crate) mod tests {
             .clone();
         assert!(card.taken_over);
         assert_eq!(card.station, "fry");
+    }
+
+    #[test]
+    fn the_cut_off_banner_shows_while_no_peer_is_heard_and_clears_on_return() {
+        let mut k = kitchen("grill");
+        k.settle();
+        let banner = |k: &Kitchen| {
+            let link = k.app.world().resource::<LinkStatus>().0.clone();
+            k.screen().cut_off_banner(&link)
+        };
+        assert_eq!(banner(&k), None);
+        // The device's link says no peer has been heard for a while (replication decides that
+        // within 3 s of the last heartbeat; see the replication tests).
+        let since = u64::try_from(START_MS).expect("positive") + 60_000;
+        k.app.world_mut().resource_mut::<LinkStatus>().0 = Link {
+            connected: false,
+            cut_off_since_ms: Some(since),
+            unconfirmed: 3,
+            peers: Vec::new(),
+        };
+        k.app.update();
+        // 2026-01-01 18:01 UTC, the store's default time zone.
+        assert_eq!(
+            banner(&k).as_deref(),
+            Some("CUT OFF SINCE 18:01: no other device heard, new orders may be missing")
+        );
+        k.app.world_mut().resource_mut::<LinkStatus>().0 = Link {
+            connected: true,
+            cut_off_since_ms: None,
+            unconfirmed: 0,
+            peers: vec!["t1".into()],
+        };
+        k.app.update();
+        assert_eq!(banner(&k), None);
+    }
+
+    #[test]
+    fn a_restart_restores_the_screen_from_the_local_journal() {
+        let mut k = kitchen("grill");
+        crate::fixtures::order(&k.device, "T9", &[("classic_burger", &["medium"])]);
+        crate::fixtures::order(&k.device, "T10", &[("ribeye", &["rare"])]);
+        k.settle();
+        k.press(KeyAction::Select(2));
+        k.press(KeyAction::Start);
+        let before = k.keys_of_cards();
+        assert_eq!(before.len(), 2);
+        let Kitchen { app, device, _dir } = k;
+        let db = device.journal().path().to_path_buf();
+        drop(app);
+        drop(device);
+        // The same database, opened again as after a power cut: everything comes back.
+        let device = open(&db, None);
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<KeyCode>>()
+            .insert_resource(Device(device.clone()))
+            .add_plugins(plugin);
+        app.update();
+        let screen = app.world().resource::<Screen>();
+        assert_eq!(
+            screen.settings.station, "grill",
+            "the station from the settings file"
+        );
+        let after: Vec<String> = screen.board.cards().map(|c| c.key.clone()).collect();
+        assert_eq!(after, before);
+        assert!(
+            screen
+                .tickets
+                .iter()
+                .any(|t| t.state == pass_shared::domain::ticket::TicketState::Started),
+            "the started ticket is still started"
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ const STATION_DONE: Color = Color::srgb_u8(0x6b, 0xe0, 0x8a);
 const STATION_COOKING: Color = Color::srgb_u8(0xff, 0xa8, 0x4a);
 const BAR: Color = Color::srgb_u8(0x1a, 0x1a, 0x2e);
 const BUTTON: Color = Color::srgb_u8(0x33, 0x3a, 0x55);
+const SLOT_BOX: Color = Color::srgb_u8(0x10, 0x10, 0x10);
 
 /// The header colour of a card: its timer band, grey while held.
 pub fn header_colour(card: &CardView) -> Color {
@@ -238,8 +239,8 @@ fn draw(
         ))
         .with_children(|root| {
             status_bar(root, &screen, &link, &fonts);
-            if let Some(since) = link.0.cut_off_since_ms {
-                cut_off_banner(root, &screen, since, &fonts);
+            if let Some(banner) = screen.cut_off_banner(&link.0) {
+                cut_off_banner(root, banner, &fonts);
             }
             match screen.state.view {
                 View::Tickets => {
@@ -312,6 +313,18 @@ fn text(
     )
 }
 
+/// A text in a box of its own that clips it: a long line never runs into its neighbour.
+fn label(
+    parent: &mut ChildSpawnerCommands,
+    rect: [f32; 4],
+    text: (Text, TextFont, TextColor, TextLayout),
+) {
+    let [x, y, w, h] = rect;
+    parent.spawn(absolute(x, y, w, h)).with_children(|b| {
+        b.spawn(text);
+    });
+}
+
 fn absolute(x: f32, y: f32, w: f32, h: f32) -> Node {
     Node {
         position_type: PositionType::Absolute,
@@ -332,9 +345,12 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
         .enumerate()
         .map(|(i, s)| {
             if i == 0 {
-                s.to_uppercase()
+                pass_shared::kitchen::board::station_label(s)
             } else {
-                format!("+ {} (taken over)", s.to_uppercase())
+                format!(
+                    "+ {} (taken over)",
+                    pass_shared::kitchen::board::station_label(s)
+                )
             }
         })
         .collect();
@@ -379,10 +395,7 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
     });
 }
 
-fn cut_off_banner(root: &mut ChildSpawnerCommands, screen: &Screen, since_ms: u64, fonts: &Fonts) {
-    let since = screen
-        .time_zone
-        .clock_text(i64::try_from(since_ms).unwrap_or(i64::MAX));
+fn cut_off_banner(root: &mut ChildSpawnerCommands, banner: String, fonts: &Fonts) {
     root.spawn((
         absolute(0.0, STATUS_HEIGHT, DESIGN_WIDTH, BANNER_HEIGHT),
         BackgroundColor(LATE),
@@ -390,12 +403,7 @@ fn cut_off_banner(root: &mut ChildSpawnerCommands, screen: &Screen, since_ms: u6
     .with_children(|b| {
         b.spawn((
             absolute(16.0, 6.0, DESIGN_WIDTH - 32.0, 44.0),
-            text(
-                format!("CUT OFF SINCE {since}: no other device heard, new orders may be missing"),
-                &fonts.bold,
-                34.0,
-                TEXT,
-            ),
+            text(banner, &fonts.bold, 34.0, TEXT),
         ));
     });
 }
@@ -442,28 +450,37 @@ fn card(
         card.spawn((absolute(0.0, 0.0, w, lh * 2.0), BackgroundColor(header)))
             .with_children(|head| {
                 let place = if c.taken_over {
-                    format!("{}  {}", c.place, c.station.to_uppercase())
+                    format!(
+                        "{}  {}",
+                        c.place,
+                        pass_shared::kitchen::board::station_label(&c.station)
+                    )
                 } else {
                     c.place.clone()
                 };
-                head.spawn((
-                    absolute(8.0, 0.0, w - 60.0, lh),
+                let size = (lh * 0.78).min(34.0);
+                label(
+                    head,
+                    [8.0, 0.0, w - 64.0, lh],
                     text(
                         format!("{}  {}  {}", c.number, place, c.server),
                         &fonts.bold,
-                        (lh * 0.78).min(34.0),
+                        size,
                         header_text,
                     ),
-                ));
+                );
+                // The slot number (the bump bar's digit) in a box of its own.
                 head.spawn((
-                    absolute(w - 52.0, 0.0, 44.0, lh),
-                    text(
-                        placed.slot.to_string(),
-                        &fonts.bold,
-                        (lh * 0.78).min(34.0),
-                        header_text,
-                    ),
-                ));
+                    absolute(w - 50.0, 3.0, 44.0, lh - 6.0),
+                    BackgroundColor(SLOT_BOX),
+                ))
+                .with_children(|slot| {
+                    slot.spawn((
+                        absolute(0.0, 0.0, 44.0, lh - 6.0),
+                        text(placed.slot.to_string(), &fonts.bold, size * 0.9, TEXT),
+                    ))
+                    .insert(TextLayout::justify(Justify::Center).with_no_wrap());
+                });
                 let mut status = c.status_text();
                 if c.addition {
                     status.push_str("  ADD-ON");
@@ -471,10 +488,11 @@ fn card(
                 if c.recalls > 0 {
                     status.push_str("  RECALLED");
                 }
-                head.spawn((
-                    absolute(8.0, lh, w - 16.0, lh),
+                label(
+                    head,
+                    [8.0, lh, w - 16.0, lh],
                     text(status, &fonts.bold, (lh * 0.74).min(32.0), header_text),
-                ));
+                );
             });
         for (i, line) in c.lines.iter().enumerate() {
             let top = lh * (2.0 + i as f32);
@@ -608,49 +626,51 @@ fn footer(root: &mut ChildSpawnerCommands, screen: &Screen, fonts: &Fonts) {
         .take(3)
         .map(|(name, n)| format!("{n} {name}"))
         .collect();
+    let mut buttons: Vec<(&str, Input)> = vec![
+        ("BUMP", Input::Key(KeyAction::Bump)),
+        ("RECALL", Input::Key(KeyAction::Recall)),
+        ("ALL DAY", Input::Key(KeyAction::AllDay)),
+        ("PREV", Input::Key(KeyAction::PagePrevious)),
+        ("NEXT", Input::Key(KeyAction::PageNext)),
+    ];
+    if screen.state.view != View::Tickets {
+        buttons.push(("BACK", Input::Key(KeyAction::Back)));
+    } else if screen.state.undoable_rush(screen.now_ms).is_some() {
+        buttons.push(("UNDO RUSH", Input::Key(KeyAction::Rush)));
+    } else if !screen.is_expo() {
+        buttons.push(("RUSH", Input::Key(KeyAction::Rush)));
+    }
+    buttons.push(("SETTINGS", Input::OpenSettings));
+    let width = 128.0;
+    let start = DESIGN_WIDTH - (width + 8.0) * buttons.len() as f32;
     root.spawn((
         absolute(0.0, y, DESIGN_WIDTH, FOOTER_HEIGHT),
         BackgroundColor(BAR),
     ))
     .with_children(|bar| {
-        bar.spawn((
-            absolute(16.0, 12.0, 760.0, 44.0),
+        label(
+            bar,
+            [16.0, 14.0, 600.0, 40.0],
             text(
                 info,
                 &fonts.bold,
-                30.0,
+                28.0,
                 if screen.message.is_some() { LATE } else { TEXT },
             ),
-        ));
+        );
         if !top.is_empty() && screen.state.view == View::Tickets {
-            bar.spawn((
-                absolute(780.0, 16.0, 420.0, 40.0),
+            label(
+                bar,
+                [630.0, 18.0, start - 650.0, 36.0],
                 text(
                     format!("All day: {}", top.join(", ")),
                     &fonts.regular,
-                    26.0,
+                    24.0,
                     DIM,
                 ),
-            ));
+            );
         }
-        let mut buttons: Vec<(&str, Input)> = vec![
-            ("BUMP", Input::Key(KeyAction::Bump)),
-            ("RECALL", Input::Key(KeyAction::Recall)),
-            ("ALL DAY", Input::Key(KeyAction::AllDay)),
-            ("PREV", Input::Key(KeyAction::PagePrevious)),
-            ("NEXT", Input::Key(KeyAction::PageNext)),
-        ];
-        buttons.push(("SETTINGS", Input::OpenSettings));
-        if screen.state.view != View::Tickets {
-            buttons.push(("BACK", Input::Key(KeyAction::Back)));
-        } else if screen.state.undoable_rush(screen.now_ms).is_some() {
-            buttons.push(("UNDO RUSH", Input::Key(KeyAction::Rush)));
-        } else if !screen.is_expo() {
-            buttons.push(("RUSH", Input::Key(KeyAction::Rush)));
-        }
-        let width = 112.0;
-        let start = DESIGN_WIDTH - (width + 8.0) * buttons.len() as f32 - 8.0;
-        for (i, (label, input)) in buttons.into_iter().enumerate() {
+        for (i, (name, input)) in buttons.into_iter().enumerate() {
             bar.spawn((
                 absolute(start + i as f32 * (width + 8.0), 6.0, width, 52.0),
                 Button,
@@ -659,8 +679,8 @@ fn footer(root: &mut ChildSpawnerCommands, screen: &Screen, fonts: &Fonts) {
             ))
             .with_children(|b| {
                 b.spawn((
-                    absolute(0.0, 10.0, width, 40.0),
-                    text(label, &fonts.bold, 24.0, TEXT),
+                    absolute(0.0, 12.0, width, 36.0),
+                    text(name, &fonts.bold, 22.0, TEXT),
                 ))
                 .insert(TextLayout::justify(Justify::Center).with_no_wrap());
             });

@@ -54,7 +54,7 @@ mod tests {
             }),
         );
         check(&["--screenshot", "/tmp/terminal.jpg"], Err(()));
-        check(&["--station", "grill"], Err(()));
+        check(&["--no-such-option"], Err(()));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use crate::domain::Money;
 use crate::domain::menu::Allergen;
 use crate::domain::order::OrderType;
+use crate::domain::payment::{CardBrand, Tender};
 
 /// What a device is in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +144,69 @@ pub struct ExternalOrderRecord {
     /// A note for the whole order ("ring the bell"); empty for none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
+}
+
+/// The card of a payment as the store keeps it: the terminal's token, the brand, the last four
+/// digits and the authorisation code. Never the card number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRecord {
+    pub token: String,
+    pub brand: CardBrand,
+    pub last4: String,
+    /// The card network's authorisation code; absent while the payment is stored offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<String>,
+    /// The card terminal's reference of the transaction: the idempotency key of the request
+    /// that made it (later captures, tip adjustments and refunds name it).
+    pub reference: String,
+    /// The terminal approved less than was asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// Stored by the terminal while the card network was out of reach: it must be uploaded
+    /// before this instant (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_expires_ms: Option<i64>,
+    /// The manager who approved an offline payment over the store's offline card cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_approved_by: Option<String>,
+}
+
+/// Cash handed over for a payment, the change given back, and the drawer it went into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashRecord {
+    pub tendered: Money,
+    pub change: Money,
+    pub drawer: String,
+}
+
+/// What the card network answered when a payment stored offline reached it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum UploadRecord {
+    Approved { auth_code: String },
+    Declined { reason: String },
+}
+
+/// Which copy of a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptCopy {
+    /// The bill brought to the table before paying.
+    Guest,
+    /// The guest's receipt of what was paid.
+    Customer,
+    /// The store's copy of a card payment, for the guest to sign and write a tip on.
+    Merchant,
+}
+
+impl ReceiptCopy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptCopy::Guest => "guest",
+            ReceiptCopy::Customer => "customer",
+            ReceiptCopy::Merchant => "merchant",
+        }
+    }
 }
 
 /// Every event kind this build understands.
@@ -332,6 +396,112 @@ pub enum Event {
         business_day: String,
         heads: BTreeMap<String, u64>,
     },
+    /// A payment taken on a check: cash (what was tendered, the change), a card (see
+    /// [`CardRecord`]: never the card number) or another tender. `amount` is what it pays of
+    /// the check, `tip` comes on top, `seat` the seat it pays for in a split by seat. Closing a
+    /// bar tab takes the tab's payment id: the hold becomes this payment.
+    PaymentTaken {
+        check: String,
+        payment: String,
+        tender: Tender,
+        amount: Money,
+        tip: Money,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        card: Option<CardRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cash: Option<CashRecord>,
+        staff: String,
+    },
+    /// A bar tab opened on a card pre-authorisation holding `hold`: nothing is paid until the
+    /// tab is closed with a `payment_taken` of the same payment id.
+    TabOpened {
+        check: String,
+        payment: String,
+        hold: Money,
+        card: CardRecord,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat: Option<u32>,
+        staff: String,
+    },
+    /// The tip of a card payment, set after the guest signed (replaces the earlier tip).
+    /// `reference` is the idempotency key of the terminal request that adjusted it.
+    TipAdjusted {
+        check: String,
+        payment: String,
+        tip: Money,
+        reference: String,
+        staff: String,
+    },
+    /// Money given back on a payment, approved by a manager. A card refund names the terminal
+    /// request (`reference`); a cash refund the drawer it came out of.
+    PaymentRefunded {
+        check: String,
+        payment: String,
+        refund: String,
+        amount: Money,
+        tender: Tender,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drawer: Option<String>,
+        manager: String,
+        reason: String,
+    },
+    /// What the card network answered when a payment stored offline was uploaded. A decline
+    /// takes the payment off the check, which opens again, and alerts a manager.
+    OfflinePaymentUploaded {
+        check: String,
+        payment: String,
+        outcome: UploadRecord,
+    },
+    /// The card terminal declined a card: nothing was taken, the check stays as it was.
+    CardDeclined {
+        check: String,
+        reference: String,
+        amount: Money,
+        code: String,
+        message: String,
+        staff: String,
+    },
+    /// A receipt was sent to a printer; `error` says why it did not print.
+    ReceiptPrinted {
+        check: String,
+        copy: ReceiptCopy,
+        printer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A card terminal's end-of-day batch as the terminal reported it (`captured` and
+    /// `refunded`, over `count` transactions whose references are `refs`), with what this store
+    /// recorded for the same references (`recorded_captured`) and the references the store has
+    /// no record of (`unrecorded`).
+    CardBatchClosed {
+        terminal: String,
+        batch: String,
+        count: u32,
+        captured: Money,
+        refunded: Money,
+        recorded_captured: Money,
+        refs: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unrecorded: Vec<String>,
+        staff: String,
+    },
+    /// A cash drawer opened with a float.
+    DrawerOpened {
+        drawer: String,
+        float: Money,
+        staff: String,
+    },
+    /// A cash drawer counted at close, against what it should hold.
+    DrawerCounted {
+        drawer: String,
+        counted: Money,
+        expected: Money,
+        staff: String,
+    },
 }
 
 impl Event {
@@ -361,7 +531,14 @@ impl Event {
             | Event::TicketBumped { check, .. }
             | Event::TicketRecalled { check, .. }
             | Event::TicketPriority { check, .. }
-            | Event::ExpoBumped { check, .. } => Some(check),
+            | Event::ExpoBumped { check, .. }
+            | Event::PaymentTaken { check, .. }
+            | Event::TabOpened { check, .. }
+            | Event::TipAdjusted { check, .. }
+            | Event::PaymentRefunded { check, .. }
+            | Event::OfflinePaymentUploaded { check, .. }
+            | Event::CardDeclined { check, .. }
+            | Event::ReceiptPrinted { check, .. } => Some(check),
             _ => None,
         }
     }
@@ -663,7 +840,104 @@ mod tests {
                 business_day: "2026-05-01".into(),
                 heads: BTreeMap::from([("0".repeat(16), 12)]),
             },
+            Event::PaymentTaken {
+                check: check(),
+                payment: "t1-pay".into(),
+                tender: Tender::Card,
+                amount: Money::from_minor(4137),
+                tip: Money::from_minor(600),
+                seat: Some(2),
+                card: Some(card()),
+                cash: Some(CashRecord {
+                    tendered: Money::from_minor(5000),
+                    change: Money::from_minor(863),
+                    drawer: "t1".into(),
+                }),
+                staff: staff(),
+            },
+            Event::TabOpened {
+                check: check(),
+                payment: "t1-tab".into(),
+                hold: Money::from_minor(5000),
+                card: card(),
+                seat: Some(1),
+                staff: staff(),
+            },
+            Event::TipAdjusted {
+                check: check(),
+                payment: "t1-tab".into(),
+                tip: Money::from_minor(600),
+                reference: "t1-adjust-key".into(),
+                staff: staff(),
+            },
+            Event::PaymentRefunded {
+                check: check(),
+                payment: "t1-pay".into(),
+                refund: "t1-refund-key".into(),
+                amount: Money::from_minor(500),
+                tender: Tender::Card,
+                reference: Some("t1-refund-key".into()),
+                drawer: Some("t1".into()),
+                manager: staff(),
+                reason: why(),
+            },
+            Event::OfflinePaymentUploaded {
+                check: check(),
+                payment: "t1-pay".into(),
+                outcome: UploadRecord::Declined {
+                    reason: "card declined".into(),
+                },
+            },
+            Event::CardDeclined {
+                check: check(),
+                reference: "t1-declined-key".into(),
+                amount: Money::from_minor(4137),
+                code: "card_declined".into(),
+                message: "the card was declined".into(),
+                staff: staff(),
+            },
+            Event::ReceiptPrinted {
+                check: check(),
+                copy: ReceiptCopy::Customer,
+                printer: "127.0.0.1:9100".into(),
+                error: Some("connection refused".into()),
+            },
+            Event::CardBatchClosed {
+                terminal: "127.0.0.1:7700".into(),
+                batch: "B0001".into(),
+                count: 2,
+                captured: Money::from_minor(8274),
+                refunded: Money::from_minor(500),
+                recorded_captured: Money::from_minor(8274),
+                refs: vec!["t1-pay-key".into()],
+                unrecorded: vec!["t1-lost-key".into()],
+                staff: staff(),
+            },
+            Event::DrawerOpened {
+                drawer: "t1".into(),
+                float: Money::from_minor(15000),
+                staff: staff(),
+            },
+            Event::DrawerCounted {
+                drawer: "t1".into(),
+                counted: Money::from_minor(18345),
+                expected: Money::from_minor(18345),
+                staff: staff(),
+            },
         ]
+    }
+
+    fn card() -> CardRecord {
+        CardRecord {
+            token: "tok_abcdefghjk".into(),
+            brand: CardBrand::Visa,
+            last4: "4242".into(),
+            auth_code: Some("A1B2C3".into()),
+            reference: "t1-pay-key".into(),
+            partial: true,
+            offline_expires_ms: Some(1_777_723_200_000),
+            offline_approved_by: Some("maria".into()),
+        }
     }
 
     /// The variant's place in the enum (no catch-all: see [`one_of_each_kind`]).
@@ -707,6 +981,16 @@ mod tests {
             Event::StockReceived { .. } => 35,
             Event::StockCounted { .. } => 36,
             Event::DayClosed { .. } => 37,
+            Event::PaymentTaken { .. } => 38,
+            Event::TabOpened { .. } => 39,
+            Event::TipAdjusted { .. } => 40,
+            Event::PaymentRefunded { .. } => 41,
+            Event::OfflinePaymentUploaded { .. } => 42,
+            Event::CardDeclined { .. } => 43,
+            Event::ReceiptPrinted { .. } => 44,
+            Event::CardBatchClosed { .. } => 45,
+            Event::DrawerOpened { .. } => 46,
+            Event::DrawerCounted { .. } => 47,
         }
     }
 

@@ -10,5 +10,6 @@ pub mod event;
 pub mod journal;
 pub mod kitchen;
 pub mod net;
+pub mod payments;
 pub mod projection;
 pub mod terminal;

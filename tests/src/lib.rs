@@ -30,6 +30,8 @@ use pass_shared::projection::fold::{line_record, ticket_id};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+pub mod payments;
+
 /// The path of a workspace binary built beside this test (`pass`). `cargo test --workspace`
 /// (what `scripts/test.sh` runs) builds it fresh; run alone, `cargo test -p pass-tests` does not
 /// rebuild another package's binary, so build it first (`cargo build -p pass-shared`). A test

@@ -664,6 +664,33 @@ fn every_event_body_of_an_end_to_end_run_matches_the_asyncapi_document() {
         t1.append(&event);
     }
 
+    // Payments on the reopened check: a bar tab captured and tip-adjusted, an offline card
+    // payment and its upload, cash with change and a refund, a declined card, a receipt that
+    // did not print; the card batch and the cash drawer.
+    let card = |reference: &str, auth: Option<&str>| {
+        json!({"token": "tok_testtesttest", "brand": "visa", "last4": "4242",
+            "auth_code": auth, "reference": reference})
+    };
+    let mut offline = card("t1-offline-0001", None);
+    offline["offline_expires_ms"] = json!(1_777_723_200_000_i64);
+    offline["offline_approved_by"] = json!("maria");
+    for event in [
+        json!({"kind": "tab_opened", "payload": {"check": check, "payment": "t1-tab", "hold": "30.00", "card": card("t1-hold-0001", Some("A00001")), "seat": 1, "staff": "maria"}}),
+        json!({"kind": "payment_taken", "payload": {"check": check, "payment": "t1-tab", "tender": "card", "amount": "5.00", "tip": "0.00", "card": card("t1-capture-0001", Some("A00002")), "staff": "maria"}}),
+        json!({"kind": "tip_adjusted", "payload": {"check": check, "payment": "t1-tab", "tip": "1.00", "reference": "t1-adjust-0001", "staff": "maria"}}),
+        json!({"kind": "payment_taken", "payload": {"check": check, "payment": "t1-p2", "tender": "card", "amount": "1.00", "tip": "0.00", "card": offline, "staff": "maria"}}),
+        json!({"kind": "offline_payment_uploaded", "payload": {"check": check, "payment": "t1-p2", "outcome": {"result": "approved", "auth_code": "A00003"}}}),
+        json!({"kind": "payment_taken", "payload": {"check": check, "payment": "t1-p3", "tender": "cash", "amount": "2.00", "tip": "0.00", "seat": 1, "cash": {"tendered": "5.00", "change": "3.00", "drawer": "t1"}, "staff": "maria"}}),
+        json!({"kind": "payment_refunded", "payload": {"check": check, "payment": "t1-p3", "refund": "t1-refund-0001", "amount": "1.00", "tender": "cash", "drawer": "t1", "manager": "maria", "reason": "cold fries"}}),
+        json!({"kind": "card_declined", "payload": {"check": check, "reference": "t1-declined-0001", "amount": "3.00", "code": "card_declined", "message": "the card was declined by its issuer", "staff": "maria"}}),
+        json!({"kind": "receipt_printed", "payload": {"check": check, "copy": "customer", "printer": "127.0.0.1:9100", "error": "printer 127.0.0.1:9100 not reachable: connection refused"}}),
+        json!({"kind": "card_batch_closed", "payload": {"terminal": "127.0.0.1:7700", "batch": "B0001", "count": 2, "captured": "7.00", "refunded": "0.00", "recorded_captured": "7.00", "refs": ["t1-capture-0001", "t1-offline-0001"], "staff": "maria"}}),
+        json!({"kind": "drawer_opened", "payload": {"drawer": "t1", "float": "100.00", "staff": "maria"}}),
+        json!({"kind": "drawer_counted", "payload": {"drawer": "t1", "counted": "101.00", "expected": "101.00", "staff": "maria"}}),
+    ] {
+        t1.append(&event);
+    }
+
     // The kitchen works the online order's tickets.
     let tickets = expected_tickets(&inbox_check);
     let mut last = Ok(BTreeMap::new());

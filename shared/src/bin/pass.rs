@@ -66,6 +66,15 @@ enum Command {
         #[command(subcommand)]
         request: KitchenRequest,
     },
+    /// Take payments on a running terminal: cash, cards, bar tabs, tips, refunds, offline
+    /// uploads, the card batch, the cash drawer, receipts. Answers are JSON.
+    Pay {
+        /// The terminal's control socket (its database path with `.sock`).
+        #[arg(long)]
+        control: PathBuf,
+        #[command(subcommand)]
+        request: PayRequest,
+    },
     /// Work a running order terminal as a server does: sign in, open a table, add lines with
     /// modifiers, send, hold and fire courses, void, comp and discount with a manager's PIN,
     /// split, move, merge, close, clock in and out, and show a check or the floor. Each verb
@@ -297,6 +306,167 @@ enum TerminalRequest {
         /// A floor-plan file (TOML, see assets/floor.toml); an empty value for the built-in.
         #[arg(long)]
         floor_plan: Option<PathBuf>,
+    },
+}
+
+/// An amount of money on the command line ("12.50").
+fn money_arg(text: &str) -> Result<pass_shared::domain::Money, String> {
+    text.parse()
+        .map_err(|e: pass_shared::domain::MoneyError| e.to_string())
+}
+
+#[derive(Subcommand)]
+enum PayRequest {
+    /// A check's payment screen: total, paid, tips, balance, each seat's share, payments,
+    /// alerts.
+    View { check: String },
+    /// Cash handed over: pays the seat's share (--seat), an amount (--amount) or the balance;
+    /// the rest is change.
+    Cash {
+        check: String,
+        /// The PIN of the person taking the payment.
+        #[arg(long)]
+        pin: String,
+        #[arg(long, value_parser = money_arg)]
+        tendered: pass_shared::domain::Money,
+        #[arg(long, value_parser = money_arg)]
+        amount: Option<pass_shared::domain::Money>,
+        #[arg(long)]
+        seat: Option<u32>,
+        #[arg(long, value_parser = money_arg)]
+        tip: Option<pass_shared::domain::Money>,
+        /// The attempt's idempotency key (to ask again about an attempt); default: a new one.
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// A card on the card terminal, with the tip chosen there.
+    Card {
+        check: String,
+        #[arg(long)]
+        pin: String,
+        #[arg(long, value_parser = money_arg)]
+        amount: Option<pass_shared::domain::Money>,
+        #[arg(long)]
+        seat: Option<u32>,
+        #[arg(long, value_parser = money_arg)]
+        tip: Option<pass_shared::domain::Money>,
+        #[arg(long)]
+        attempt: Option<String>,
+        /// A manager's PIN: approves storing the payment offline above the store's cap.
+        #[arg(long)]
+        manager_pin: Option<String>,
+    },
+    /// Open a bar tab: a card pre-authorisation holding --hold.
+    TabOpen {
+        check: String,
+        #[arg(long)]
+        pin: String,
+        #[arg(long, value_parser = money_arg)]
+        hold: pass_shared::domain::Money,
+        #[arg(long)]
+        seat: Option<u32>,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// Close a bar tab: capture what the check owes, and --tip, on the held card.
+    TabClose {
+        check: String,
+        #[arg(long)]
+        pin: String,
+        /// The tab's payment id (default: the check's only open tab).
+        #[arg(long)]
+        tab: Option<String>,
+        #[arg(long, value_parser = money_arg)]
+        tip: Option<pass_shared::domain::Money>,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// Set the tip of a card payment (written on the merchant copy after the guest signed).
+    Tip {
+        check: String,
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        payment: String,
+        #[arg(long, value_parser = money_arg)]
+        tip: pass_shared::domain::Money,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// Give back part or all of a payment: needs a manager's PIN and a reason.
+    Refund {
+        check: String,
+        #[arg(long)]
+        manager_pin: String,
+        #[arg(long)]
+        payment: String,
+        #[arg(long, value_parser = money_arg)]
+        amount: pass_shared::domain::Money,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// Record what became of the card payments stored offline.
+    Upload {
+        #[arg(long)]
+        pin: String,
+    },
+    /// The card terminal's end-of-day batch, compared with the store's records.
+    BatchClose {
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    /// Open this terminal's cash drawer with a float.
+    DrawerOpen {
+        #[arg(long)]
+        pin: String,
+        #[arg(long, value_parser = money_arg)]
+        float: pass_shared::domain::Money,
+    },
+    /// The cash drawer's totals since it was opened.
+    Drawer {
+        #[arg(long)]
+        pin: String,
+    },
+    /// Count the cash drawer at close: over or short against what it should hold.
+    DrawerCount {
+        #[arg(long)]
+        pin: String,
+        #[arg(long, value_parser = money_arg)]
+        counted: pass_shared::domain::Money,
+    },
+    /// A receipt: its lines as printed; --print sends it to the printer (again, to reprint).
+    Receipt {
+        check: String,
+        #[arg(long, value_parser = ["guest", "customer", "merchant"], default_value = "customer")]
+        copy: String,
+        /// The card payment of a merchant copy.
+        #[arg(long)]
+        payment: Option<String>,
+        #[arg(long)]
+        print: bool,
+        /// `text` (the receipt's lines) or `json`.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Every payment alert (overpaid checks, offline payments declined on upload, receipts
+    /// not printed, card batches that do not match).
+    Alerts,
+    /// Name this terminal's card terminal and receipt printer (an empty value removes one).
+    Setup {
+        #[arg(long)]
+        card_terminal: Option<String>,
+        #[arg(long)]
+        printer: Option<String>,
+        /// How long the card terminal may take to answer, in ms.
+        #[arg(long)]
+        card_answer_ms: Option<u64>,
+        /// Tries per card request (a retry uses the same key).
+        #[arg(long)]
+        card_attempts: Option<u32>,
     },
 }
 
@@ -608,6 +778,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pin,
             request,
         } => terminal(&control, pin, request),
+        Command::Pay { control, request } => pay(&control, request),
         Command::Mosquitto(command) => {
             print!("{}", mosquitto_acl(command)?);
             Ok(ExitCode::SUCCESS)
@@ -1494,6 +1665,179 @@ fn journal_verify(dbs: &[PathBuf], all_signatures: bool) -> ExitCode {
         println!("FAILED: {} problem(s)", report.findings.len());
         ExitCode::from(1)
     }
+}
+
+/// How long `pass pay` waits for a terminal's answer: a card payment waits for the guest, the
+/// card network and the terminal's retries.
+const PAY_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn pay(control: &std::path::Path, request: PayRequest) -> anyhow::Result<ExitCode> {
+    use pass_shared::payments::PaymentCommand as P;
+    let zero = pass_shared::domain::Money::ZERO;
+    let mut receipt_text = false;
+    let command = match request {
+        PayRequest::View { check } => P::View { check },
+        PayRequest::Cash {
+            check,
+            pin,
+            tendered,
+            amount,
+            seat,
+            tip,
+            attempt,
+        } => P::Cash {
+            check,
+            pin,
+            tendered,
+            amount,
+            seat,
+            tip: tip.unwrap_or(zero),
+            attempt,
+        },
+        PayRequest::Card {
+            check,
+            pin,
+            amount,
+            seat,
+            tip,
+            attempt,
+            manager_pin,
+        } => P::Card {
+            check,
+            pin,
+            amount,
+            seat,
+            tip: tip.unwrap_or(zero),
+            attempt,
+            manager_pin,
+        },
+        PayRequest::TabOpen {
+            check,
+            pin,
+            hold,
+            seat,
+            attempt,
+        } => P::OpenTab {
+            check,
+            pin,
+            hold,
+            seat,
+            attempt,
+        },
+        PayRequest::TabClose {
+            check,
+            pin,
+            tab,
+            tip,
+            attempt,
+        } => P::CloseTab {
+            check,
+            pin,
+            payment: tab,
+            tip: tip.unwrap_or(zero),
+            attempt,
+        },
+        PayRequest::Tip {
+            check,
+            pin,
+            payment,
+            tip,
+            attempt,
+        } => P::AdjustTip {
+            check,
+            pin,
+            payment,
+            tip,
+            attempt,
+        },
+        PayRequest::Refund {
+            check,
+            manager_pin,
+            payment,
+            amount,
+            reason,
+            attempt,
+        } => P::Refund {
+            check,
+            manager_pin,
+            payment,
+            amount,
+            reason,
+            attempt,
+        },
+        PayRequest::Upload { pin } => P::Upload { pin },
+        PayRequest::BatchClose { pin, attempt } => P::BatchClose { pin, attempt },
+        PayRequest::DrawerOpen { pin, float } => P::DrawerOpen { pin, float },
+        PayRequest::Drawer { pin } => P::Drawer { pin },
+        PayRequest::DrawerCount { pin, counted } => P::DrawerCount { pin, counted },
+        PayRequest::Receipt {
+            check,
+            copy,
+            payment,
+            print,
+            format,
+        } => {
+            receipt_text = format == "text";
+            P::Receipt {
+                check,
+                copy: serde_json::from_value(serde_json::Value::String(copy)).context("--copy")?,
+                payment,
+                print,
+            }
+        }
+        PayRequest::Alerts => P::Alerts,
+        PayRequest::Setup {
+            card_terminal,
+            printer,
+            card_answer_ms,
+            card_attempts,
+        } => P::Setup {
+            card_terminal,
+            printer,
+            card_answer_ms,
+            card_attempts,
+        },
+    };
+    let body = serde_json::json!({"cmd": "payment", "request": command});
+    let answer = control_request_waiting(control, &body, PAY_ANSWER_TIMEOUT)?;
+    let ok = answer["ok"] == serde_json::Value::Bool(true);
+    if receipt_text && ok {
+        for line in answer["preview"]["lines"].as_array().into_iter().flatten() {
+            println!("{}", line.as_str().unwrap_or_default());
+        }
+        if let Some(printed) = answer.get("printed").filter(|p| !p.is_null()) {
+            if printed["printed"] == serde_json::Value::Bool(true) {
+                println!(
+                    "printed on {}",
+                    printed["printer"].as_str().unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "NOT PRINTED: {}",
+                    printed["error"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    } else {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(exit_code(&answer))
+}
+
+/// Sends one request to a device's control socket and waits up to `timeout` for its answer.
+fn control_request_waiting(
+    control: &std::path::Path,
+    body: &serde_json::Value,
+    timeout: std::time::Duration,
+) -> anyhow::Result<serde_json::Value> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(control)
+        .with_context(|| format!("no device answers on {}", control.display()))?;
+    stream.set_read_timeout(Some(timeout))?;
+    writeln!(stream, "{body}")?;
+    let mut answer = String::new();
+    std::io::BufReader::new(&stream).read_line(&mut answer)?;
+    serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
 }
 
 #[cfg(test)]

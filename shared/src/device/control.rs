@@ -4,7 +4,8 @@
 //! Requests: `{"cmd":"status"}`, `{"cmd":"append","event":{"kind":…,"payload":…}}`,
 //! `{"cmd":"clock","set_ms":N}` / `{"cmd":"clock","advance_ms":N}` (controlled clock only),
 //! `{"cmd":"wait_for","origin":…,"seq":N,"timeout_ms":N}` (answers once the device holds that
-//! event), `{"cmd":"stop"}`. Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
+//! event), `{"cmd":"stop"}`, `{"cmd":"payment","request":{"op":…}}` (a terminal's payments, see
+//! [`crate::payments::PaymentCommand`]). Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
 //!
 //! A kitchen screen answers `{"cmd":"kitchen","op":"list"|"recall_list"|"act",…}`. An order
 //! terminal answers `{"cmd":"terminal","op":…}`, doing exactly what its screen does:
@@ -163,6 +164,11 @@ enum Request {
         #[serde(default)]
         action: Option<crate::kitchen::actions::KitchenAction>,
     },
+    /// A terminal's payments: take cash or a card, tabs, tips, refunds, uploads, the card
+    /// batch, the cash drawer, receipts (see [`crate::payments::PaymentCommand`]).
+    Payment {
+        request: crate::payments::PaymentCommand,
+    },
     /// An order terminal's screens and intents (see the module documentation).
     Terminal {
         op: TerminalOp,
@@ -269,6 +275,20 @@ async fn handle(shared: &Arc<Shared>, line: &str) -> Value {
         Request::Stop => {
             let _ = shared.stop.send(true);
             json!({"ok": true})
+        }
+        Request::Payment { request } => {
+            let handle = super::DeviceHandle {
+                shared: Arc::clone(shared),
+            };
+            let done = tokio::task::spawn_blocking(move || {
+                crate::payments::device::handle(&handle, request)
+            })
+            .await;
+            match done {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => refuse(e),
+                Err(e) => refuse(e),
+            }
         }
         Request::Terminal {
             op,

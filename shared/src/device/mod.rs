@@ -533,8 +533,8 @@ async fn terminal_duty(shared: Arc<Shared>) {
 pub struct Link {
     /// Connected to the broker.
     pub connected: bool,
-    /// No peer heard since this wall-clock instant (ms since the epoch); `None` while some peer
-    /// is heard (or none was ever expected).
+    /// No peer heard since this instant on the device's clock (ms since the epoch, like its
+    /// events' times); `None` while some peer is heard (or none was ever expected).
     pub cut_off_since_ms: Option<u64>,
     /// Own events no peer has confirmed holding yet.
     pub unconfirmed: u64,
@@ -551,6 +551,11 @@ pub struct DeviceHandle {
 impl DeviceHandle {
     pub fn journal(&self) -> &Arc<Journal> {
         &self.shared.journal
+    }
+
+    /// The device's id in the store.
+    pub fn device_id(&self) -> &str {
+        self.shared.device.as_str()
     }
 
     /// Now, on the device's clock (the one its events are stamped with).
@@ -570,10 +575,15 @@ impl DeviceHandle {
 
     pub fn link(&self) -> Link {
         let now = self.shared.mono_ms();
+        let clock_now = u64::try_from(self.now_ms()).unwrap_or(0);
         let r = lock(&self.shared.replicator);
         Link {
             connected: *lock(&self.shared.connected),
-            cut_off_since_ms: r.cut_off_since(now),
+            // Replication times on the monotonic clock; say it on the device's clock, which is
+            // the one on screen (a controlled clock in the demo and tests).
+            cut_off_since_ms: r
+                .cut_off_since(now)
+                .map(|since| clock_now.saturating_sub(now.saturating_sub(since))),
             unconfirmed: r.unconfirmed(),
             peers: r
                 .peers(now)
@@ -659,11 +669,6 @@ impl DeviceHandle {
             self.append(event).map_err(|e| e.to_string())?;
         }
         Ok(events.len())
-    }
-
-    /// This device's id in the store.
-    pub fn device_id(&self) -> &str {
-        self.shared.device.as_str()
     }
 
     /// Runs `f` on an order terminal's [`Terminal`] with this handle as its host (`None` for

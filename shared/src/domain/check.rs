@@ -935,6 +935,33 @@ impl Check {
         Ok(())
     }
 
+    /// Takes in a payment made on another device, open or closed check alike: the money was
+    /// taken, so it counts. A payment that makes the check paid more than its total is an
+    /// overpayment, which the payments ledger reports; [`Check::pay`] is what a device checks a
+    /// new payment against.
+    pub fn accept_payment(&mut self, amount: Money) -> Result<(), CheckError> {
+        if amount.is_negative() {
+            return Err(CheckError::BadPayment(amount));
+        }
+        self.paid = self.paid.checked_add(amount)?;
+        Ok(())
+    }
+
+    /// Takes a payment back off the check (an offline card payment the card network declined
+    /// when it was uploaded). A closed check that now has something to pay opens again; returns
+    /// whether it did.
+    pub fn reverse_payment(&mut self, amount: Money) -> Result<bool, CheckError> {
+        if amount.is_negative() {
+            return Err(CheckError::BadPayment(amount));
+        }
+        self.paid = self.paid.checked_sub(amount)?;
+        if self.state == CheckState::Closed && self.balance_due()? > Money::ZERO {
+            self.state = CheckState::Open;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Closes the check: every line sent or voided, nothing left to pay.
     pub fn close(&mut self) -> Result<(), CheckError> {
         self.ensure_open()?;

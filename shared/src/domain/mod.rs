@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod menu;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod staff;
 pub mod stats;
 pub mod tax;

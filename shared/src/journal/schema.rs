@@ -175,6 +175,97 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX proj_tickets_by_check ON proj_tickets (check_id);
     "#,
+    // 4: payments (projections): each check's payments and refunds, receipts printed or not,
+    // payment alerts for a manager, card batches and cash drawers.
+    r#"
+    -- One row per payment (kind 'payment', id = the payment id) and per refund (kind
+    -- 'refund', id = the refund id, payment = the payment refunded). Never a card number:
+    -- brand, last four and the authorisation code only.
+    CREATE TABLE proj_payments (
+        check_id            TEXT NOT NULL,
+        kind                TEXT NOT NULL CHECK (kind IN ('payment', 'refund')),
+        id                  TEXT NOT NULL,
+        payment             TEXT NOT NULL,
+        tender              TEXT NOT NULL,
+        -- taken, open_tab, offline, declined_on_upload; refunded for a refund
+        state               TEXT NOT NULL,
+        amount_cents        INTEGER NOT NULL,
+        tip_cents           INTEGER NOT NULL,
+        refunded_cents      INTEGER NOT NULL,
+        hold_cents          INTEGER,
+        seat                INTEGER,
+        brand               TEXT,
+        last4               TEXT,
+        auth_code           TEXT,
+        -- The card terminal's reference of the transaction.
+        reference           TEXT,
+        offline_expires_ms  INTEGER,
+        tendered_cents      INTEGER,
+        change_cents        INTEGER,
+        drawer              TEXT,
+        staff               TEXT,
+        reason              TEXT,
+        -- The event that took it.
+        hlc                 INTEGER NOT NULL,
+        origin              TEXT NOT NULL,
+        seq                 INTEGER NOT NULL,
+        wall_ms             INTEGER NOT NULL,
+        PRIMARY KEY (check_id, kind, id)
+    );
+    CREATE INDEX proj_payments_by_drawer ON proj_payments (drawer, hlc);
+    CREATE INDEX proj_payments_by_reference ON proj_payments (reference);
+    CREATE TABLE proj_receipts (
+        check_id  TEXT NOT NULL,
+        hlc       INTEGER NOT NULL,
+        origin    TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        wall_ms   INTEGER NOT NULL,
+        copy      TEXT NOT NULL,
+        printer   TEXT NOT NULL,
+        error     TEXT,
+        PRIMARY KEY (check_id, hlc, origin, seq)
+    );
+    -- Derived alerts: a check overpaid, an offline payment declined on upload, a payment
+    -- refunded beyond what it took, a receipt that did not print, a card batch that does not
+    -- match the store's records. `subject` is a check id or `batch:<terminal>`.
+    CREATE TABLE proj_alerts (
+        subject       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        ref           TEXT NOT NULL,
+        amount_cents  INTEGER NOT NULL,
+        detail        TEXT NOT NULL,
+        open          INTEGER NOT NULL,
+        PRIMARY KEY (subject, kind, ref)
+    );
+    CREATE TABLE proj_batches (
+        terminal        TEXT NOT NULL,
+        batch           TEXT NOT NULL,
+        hlc             INTEGER NOT NULL,
+        origin          TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        wall_ms         INTEGER NOT NULL,
+        count           INTEGER NOT NULL,
+        captured_cents  INTEGER NOT NULL,
+        refunded_cents  INTEGER NOT NULL,
+        recorded_cents  INTEGER NOT NULL,
+        refs            TEXT NOT NULL,
+        unrecorded      TEXT NOT NULL,
+        staff           TEXT NOT NULL,
+        PRIMARY KEY (terminal, batch, origin, seq)
+    );
+    CREATE TABLE proj_drawers (
+        drawer          TEXT NOT NULL,
+        hlc             INTEGER NOT NULL,
+        origin          TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        wall_ms         INTEGER NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('opened', 'counted')),
+        amount_cents    INTEGER NOT NULL,
+        expected_cents  INTEGER,
+        staff           TEXT NOT NULL,
+        PRIMARY KEY (drawer, hlc, origin, seq)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -437,13 +437,17 @@ pub fn expo_board(input: &BoardInput<'_>, tickets: &[TicketCard]) -> Board {
             for t in &ts {
                 let done = matches!(t.state, TicketState::Done);
                 lines.push(CardLine {
-                    text: if done {
-                        format!("{} READY", t.station.to_uppercase())
-                    } else if t.held {
-                        format!("{} HELD", t.station.to_uppercase())
-                    } else {
-                        format!("{} COOKING", t.station.to_uppercase())
-                    },
+                    text: format!(
+                        "{} {}",
+                        station_label(&t.station),
+                        if done {
+                            "READY"
+                        } else if t.held {
+                            "HELD"
+                        } else {
+                            "COOKING"
+                        }
+                    ),
                     style: if done {
                         LineStyle::StationDone
                     } else {
@@ -452,8 +456,10 @@ pub fn expo_board(input: &BoardInput<'_>, tickets: &[TicketCard]) -> Board {
                     line: None,
                 });
             }
+            // A line cooked at two stations (a burger and its fries) is one item to expo.
+            let mut seen = std::collections::BTreeSet::new();
             for t in &ts {
-                for item in &t.items {
+                for item in t.items.iter().filter(|i| seen.insert(i.line.as_str())) {
                     item_lines(item, &mut lines);
                 }
             }
@@ -480,6 +486,11 @@ pub fn expo_board(input: &BoardInput<'_>, tickets: &[TicketCard]) -> Board {
         .collect();
     views.sort_by(|a, b| (a.0, a.1, a.2, &a.3.key).cmp(&(b.0, b.1, b.2, &b.3.key)));
     place(input, true, views.into_iter().map(|v| v.3).collect())
+}
+
+/// A station's id as people read it on a screen: `saute_cold` is "SAUTE COLD".
+pub fn station_label(station: &str) -> String {
+    station.replace(['_', '-'], " ").to_uppercase()
 }
 
 /// Places cards in columns and pages (see the module documentation).

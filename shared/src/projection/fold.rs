@@ -59,6 +59,8 @@ pub struct CheckFold {
     pub merged_from: Vec<CheckId>,
     /// The lines those merges brought in (their sales were counted on the check that sent them).
     pub merged_lines: BTreeSet<LineId>,
+    /// Its payments, refunds and receipts.
+    pub payments: super::payments::PaymentFold,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -392,9 +394,6 @@ impl CheckFold {
             {
                 self.open_on = None;
             }
-            Event::PaymentRecorded { amount, .. } => {
-                self.open_check()?.pay(*amount).map_err(|e| err(&e))?
-            }
             Event::CheckClosed { .. } => {
                 self.open_check()?.close().map_err(|e| err(&e))?;
                 self.closed = Some(key.clone());
@@ -452,6 +451,8 @@ impl CheckFold {
                     .map_err(|e| err(&e))?;
                 self.expo.push(order);
             }
+            // Payments, tabs, tips, refunds, uploads, declines and receipts.
+            e if super::payments::is_payment_event(e) => super::payments::fold_event(self, key, e)?,
             _ => {}
         }
         Ok(())

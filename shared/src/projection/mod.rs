@@ -18,6 +18,7 @@
 
 pub mod day;
 pub mod fold;
+pub mod payments;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -175,6 +176,7 @@ impl StoreProjections {
                 .execute(params![check_id, origin, i64_of(*seq), reason])?;
         }
         write_check(db, fold)?;
+        payments::write(db, check_id, fold)?;
         self.write_sales(db, check_id, fold)
     }
 
@@ -634,6 +636,7 @@ impl Projector for StoreProjections {
                 )?
                 .execute(params![business_day, i64_of(key.hlc), key.origin, i64_of(key.seq), heads])?;
             }
+            e if payments::is_store_payment_event(e) => payments::write_store_event(db, &key, e)?,
             _ => {}
         }
         Ok(())
@@ -711,6 +714,11 @@ pub fn dump(db: &Connection) -> rusqlite::Result<Vec<String>> {
         ("proj_registers", "key"),
         ("proj_stock_moves", "ingredient, hlc, origin, seq, line_id"),
         ("proj_days", "business_day, origin, seq"),
+        ("proj_payments", "check_id, kind, id"),
+        ("proj_receipts", "check_id, hlc, origin, seq"),
+        ("proj_alerts", "subject, kind, ref"),
+        ("proj_batches", "terminal, batch, hlc, origin, seq"),
+        ("proj_drawers", "drawer, hlc, origin, seq"),
     ] {
         let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
         let n = stmt.column_count();
@@ -742,6 +750,11 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         "proj_registers",
         "proj_stock_moves",
         "proj_days",
+        "proj_payments",
+        "proj_receipts",
+        "proj_alerts",
+        "proj_batches",
+        "proj_drawers",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
