@@ -13,6 +13,8 @@ if [ -f tests/benches/replication.rs ]; then
     say "replication over a real Mosquitto (release devices)"
     cargo build --quiet --release -p pass-shared --bin pass
     cargo bench --quiet -p pass-tests --bench replication
+    say "order terminal: send of a ten-line order to committed and published (release device)"
+    cargo bench --quiet -p pass-tests --bench terminal
 fi
 say "kitchen screen frame time, restore time and memory with 300 tickets (release, Xvfb + software Vulkan)"
 ensure_packages xvfb xauth mesa-vulkan-drivers libvulkan1

@@ -103,6 +103,20 @@ pub enum DiscountRecord {
     Percent(Decimal),
 }
 
+/// How a check is split between its guests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum SplitRecord {
+    /// One part per seat; lines for the table shared equally.
+    Seat,
+    /// One part per group of line ids.
+    Items { parts: Vec<Vec<String>> },
+    /// The total in `parts` equal parts (to the cent).
+    Evenly { parts: u32 },
+    /// Not split (a split undone).
+    None,
+}
+
 /// A store-wide setting (every device computes the same thing from it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "setting", content = "value", rename_all = "snake_case")]
@@ -227,6 +241,13 @@ pub enum Event {
     ClockedOut {
         staff: String,
     },
+    /// Wrong PINs keep being tried on a terminal: a manager should look. Counts are of the
+    /// terminal's wrong tries in a row and within the throttle's memory (15 minutes).
+    SignInAlert {
+        device: String,
+        wrong_in_a_row: u32,
+        wrong_recently: u32,
+    },
     SettingChanged {
         setting: SettingRecord,
         by: String,
@@ -290,6 +311,17 @@ pub enum Event {
     CheckMoved {
         check: String,
         table: String,
+    },
+    /// How the check is split between its guests (the check stays one check).
+    CheckSplit {
+        check: String,
+        split: SplitRecord,
+    },
+    /// `from` was taken into `check`: its lines, guests and seats are `check`'s now, and `from`
+    /// can no longer change. Both checks' projections fold this event.
+    ChecksMerged {
+        check: String,
+        from: String,
     },
     PaymentRecorded {
         check: String,
@@ -486,6 +518,8 @@ impl Event {
             | Event::LineDiscounted { check, .. }
             | Event::CheckDiscounted { check, .. }
             | Event::CheckMoved { check, .. }
+            | Event::CheckSplit { check, .. }
+            | Event::ChecksMerged { check, .. }
             | Event::PaymentRecorded { check, .. }
             | Event::CheckClaimed { check, .. }
             | Event::CheckReleased { check, .. }
@@ -506,6 +540,15 @@ impl Event {
             | Event::CardDeclined { check, .. }
             | Event::ReceiptPrinted { check, .. } => Some(check),
             _ => None,
+        }
+    }
+
+    /// Every check whose projection folds this event: the check it acts on and, for a merge,
+    /// the check merged away.
+    pub fn subjects(&self) -> Vec<&str> {
+        match self {
+            Event::ChecksMerged { check, from } => vec![check.as_str(), from.as_str()],
+            other => other.check().into_iter().collect(),
         }
     }
 }
@@ -649,6 +692,11 @@ mod tests {
             Event::StaffRetired { staff: staff() },
             Event::ClockedIn { staff: staff() },
             Event::ClockedOut { staff: staff() },
+            Event::SignInAlert {
+                device: "t1".into(),
+                wrong_in_a_row: 5,
+                wrong_recently: 5,
+            },
             Event::SettingChanged {
                 setting: SettingRecord::DayCutoffHour(4),
                 by: "owner".into(),
@@ -714,6 +762,16 @@ mod tests {
             Event::CheckMoved {
                 check: check(),
                 table: "T2".into(),
+            },
+            Event::CheckSplit {
+                check: check(),
+                split: SplitRecord::Items {
+                    parts: vec![vec!["c1-l0".into()], vec!["c1-l1".into()]],
+                },
+            },
+            Event::ChecksMerged {
+                check: check(),
+                from: "c2".into(),
             },
             Event::PaymentRecorded {
                 check: check(),
@@ -894,42 +952,45 @@ mod tests {
             Event::StaffRetired { .. } => 6,
             Event::ClockedIn { .. } => 7,
             Event::ClockedOut { .. } => 8,
-            Event::SettingChanged { .. } => 9,
-            Event::CheckOpened { .. } => 10,
-            Event::LinesAdded { .. } => 11,
-            Event::CourseHeld { .. } => 12,
-            Event::CourseFired { .. } => 13,
-            Event::ItemsSent { .. } => 14,
-            Event::LineVoided { .. } => 15,
-            Event::LineComped { .. } => 16,
-            Event::LineDiscounted { .. } => 17,
-            Event::CheckDiscounted { .. } => 18,
-            Event::CheckMoved { .. } => 19,
-            Event::PaymentRecorded { .. } => 20,
-            Event::CheckClaimed { .. } => 21,
-            Event::CheckReleased { .. } => 22,
-            Event::CheckClosed { .. } => 23,
-            Event::CheckReopened { .. } => 24,
-            Event::TicketShown { .. } => 25,
-            Event::TicketStarted { .. } => 26,
-            Event::ItemDone { .. } => 27,
-            Event::TicketBumped { .. } => 28,
-            Event::TicketRecalled { .. } => 29,
-            Event::TicketPriority { .. } => 30,
-            Event::ExpoBumped { .. } => 31,
-            Event::StockReceived { .. } => 32,
-            Event::StockCounted { .. } => 33,
-            Event::DayClosed { .. } => 34,
-            Event::PaymentTaken { .. } => 35,
-            Event::TabOpened { .. } => 36,
-            Event::TipAdjusted { .. } => 37,
-            Event::PaymentRefunded { .. } => 38,
-            Event::OfflinePaymentUploaded { .. } => 39,
-            Event::CardDeclined { .. } => 40,
-            Event::ReceiptPrinted { .. } => 41,
-            Event::CardBatchClosed { .. } => 42,
-            Event::DrawerOpened { .. } => 43,
-            Event::DrawerCounted { .. } => 44,
+            Event::SignInAlert { .. } => 9,
+            Event::SettingChanged { .. } => 10,
+            Event::CheckOpened { .. } => 11,
+            Event::LinesAdded { .. } => 12,
+            Event::CourseHeld { .. } => 13,
+            Event::CourseFired { .. } => 14,
+            Event::ItemsSent { .. } => 15,
+            Event::LineVoided { .. } => 16,
+            Event::LineComped { .. } => 17,
+            Event::LineDiscounted { .. } => 18,
+            Event::CheckDiscounted { .. } => 19,
+            Event::CheckMoved { .. } => 20,
+            Event::CheckSplit { .. } => 21,
+            Event::ChecksMerged { .. } => 22,
+            Event::PaymentRecorded { .. } => 23,
+            Event::CheckClaimed { .. } => 24,
+            Event::CheckReleased { .. } => 25,
+            Event::CheckClosed { .. } => 26,
+            Event::CheckReopened { .. } => 27,
+            Event::TicketShown { .. } => 28,
+            Event::TicketStarted { .. } => 29,
+            Event::ItemDone { .. } => 30,
+            Event::TicketBumped { .. } => 31,
+            Event::TicketRecalled { .. } => 32,
+            Event::TicketPriority { .. } => 33,
+            Event::ExpoBumped { .. } => 34,
+            Event::StockReceived { .. } => 35,
+            Event::StockCounted { .. } => 36,
+            Event::DayClosed { .. } => 37,
+            Event::PaymentTaken { .. } => 38,
+            Event::TabOpened { .. } => 39,
+            Event::TipAdjusted { .. } => 40,
+            Event::PaymentRefunded { .. } => 41,
+            Event::OfflinePaymentUploaded { .. } => 42,
+            Event::CardDeclined { .. } => 43,
+            Event::ReceiptPrinted { .. } => 44,
+            Event::CardBatchClosed { .. } => 45,
+            Event::DrawerOpened { .. } => 46,
+            Event::DrawerCounted { .. } => 47,
         }
     }
 

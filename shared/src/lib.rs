@@ -12,3 +12,4 @@ pub mod kitchen;
 pub mod net;
 pub mod payments;
 pub mod projection;
+pub mod terminal;

@@ -879,3 +879,135 @@ fn a_check_open_on_one_terminal_shows_who_has_it_on_the_others() {
     sync(&bar, &floor);
     assert_eq!(holder(&floor), None);
 }
+
+/// Two terminals' checks, one taken into the other after both were sent, the result split by
+/// seat, paid and closed; the kitchen shows and bumps the merged check's ticket after the merge.
+fn merged_service(dir: &Path) -> Vec<Vec<u8>> {
+    let menu = menu();
+    let a = store_device(dir, "merge-a", DeviceRole::OrderTerminal);
+    let b = store_device(dir, "merge-b", DeviceRole::OrderTerminal);
+    let screen = store_device(dir, "merge-s", DeviceRole::KitchenScreen);
+    a.append(&Event::MenuPublished { toml: MENU.into() })
+        .expect("menu");
+    for (dev, check, number, item) in [
+        (&a, "m1", "A1", "classic_burger"),
+        (&b, "m2", "B1", "bacon_bbq_burger"),
+    ] {
+        dev.append(&open(check, number)).expect("open");
+        dev.append(&Event::LinesAdded {
+            check: check.into(),
+            lines: vec![
+                sell(&menu, item, &[], &format!("{check}-l1"), 1, 1),
+                sell(&menu, "draught_lager", &[], &format!("{check}-l2"), 2, 1),
+            ],
+        })
+        .expect("add");
+        dev.append(&Event::ItemsSent {
+            check: check.into(),
+            send: 1,
+            lines: vec![format!("{check}-l1"), format!("{check}-l2")],
+        })
+        .expect("send");
+    }
+    sync(&b, &a);
+    a.append(&Event::ChecksMerged {
+        check: "m1".into(),
+        from: "m2".into(),
+    })
+    .expect("merge");
+    a.append(&Event::CheckSplit {
+        check: "m1".into(),
+        split: pass_shared::event::SplitRecord::Seat,
+    })
+    .expect("split");
+    sync(&a, &screen);
+    let grill = ticket_id("m2", 1, &"grill".into(), Course(1)).to_string();
+    for event in [
+        Event::TicketShown {
+            check: "m2".into(),
+            ticket: grill.clone(),
+            at_ms: T0,
+        },
+        Event::TicketBumped {
+            check: "m2".into(),
+            ticket: grill,
+            at_ms: T0 + 60_000,
+        },
+    ] {
+        screen.append(&event).expect("kitchen");
+    }
+    sync(&screen, &a);
+    let total: i64 = a
+        .read(|db| {
+            db.query_row(
+                "SELECT total_cents FROM proj_checks WHERE check_id = 'm1'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("total");
+    a.append(&Event::PaymentRecorded {
+        check: "m1".into(),
+        payment: "m1-p1".into(),
+        amount: pass_shared::domain::Money::from_minor(total),
+    })
+    .expect("pay");
+    a.append(&Event::CheckClosed { check: "m1".into() })
+        .expect("close");
+    let mut all = Vec::new();
+    for d in [&a, &b, &screen] {
+        all.extend(bytes(&d.all_events().expect("read")));
+    }
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, .. ProptestConfig::default() })]
+
+    /// A merge folds both checks together: whatever order the events arrive in (the merge
+    /// before either check, the bump of the merged check's ticket before the merge), every
+    /// device ends with the same projections, the merged check is no sale of its own, and a
+    /// rebuild gives the same again.
+    #[test]
+    fn a_merge_gives_identical_projections_in_any_arrival_order(
+        order in proptest::collection::vec(any::<prop::sample::Index>(), 30),
+        chunk in 1usize..5,
+    ) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let all = merged_service(dir.path());
+        let in_order = store_device(dir.path(), "in-order", DeviceRole::KitchenScreen);
+        in_order.apply(all.clone()).expect("apply");
+        let mut shuffled = all;
+        for (i, idx) in order.iter().enumerate() {
+            let len = shuffled.len();
+            shuffled.swap(i % len, idx.index(len));
+        }
+        let other = store_device(dir.path(), "shuffled", DeviceRole::KitchenScreen);
+        for piece in shuffled.chunks(chunk) {
+            other.apply(piece.to_vec()).expect("apply");
+        }
+        let expected = dump(&in_order);
+        prop_assert_eq!(&expected, &dump(&other));
+        let checks: Vec<(String, String, Option<i64>)> = other
+            .read(|db| {
+                db.prepare("SELECT check_id, state, closed_hlc FROM proj_checks ORDER BY check_id")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("checks");
+        let states: Vec<(&str, &str, bool)> = checks
+            .iter()
+            .map(|(c, s, closed)| (c.as_str(), s.as_str(), closed.is_some()))
+            .collect();
+        prop_assert_eq!(states, [("m1", "closed", true), ("m2", "merged", false)]);
+        let conflicts: i64 = other
+            .read(|c| c.query_row("SELECT COUNT(*) FROM proj_conflicts", [], |r| r.get(0)))
+            .expect("conflicts");
+        prop_assert_eq!(conflicts, 0);
+        let path = other.path().to_path_buf();
+        drop(other);
+        let mut conn = rusqlite::Connection::open(&path).expect("open");
+        projection::rebuild(&mut conn).expect("rebuild");
+        prop_assert_eq!(projection::dump(&conn).expect("dump"), expected);
+    }
+}

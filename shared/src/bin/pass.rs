@@ -75,6 +75,238 @@ enum Command {
         #[command(subcommand)]
         request: PayRequest,
     },
+    /// Work a running order terminal as a server does: sign in, open a table, add lines with
+    /// modifiers, send, hold and fire courses, void, comp and discount with a manager's PIN,
+    /// split, move, merge, close, clock in and out, and show a check or the floor. Each verb
+    /// answers what the terminal did (JSON), or why it refused (exit status 1, nothing written).
+    Terminal {
+        /// The order terminal's control socket (its database path with `.sock`).
+        #[arg(long)]
+        control: PathBuf,
+        /// Sign in with this PIN first. The terminal goes back to its PIN screen after each send
+        /// and close (unless set not to), and after idle minutes.
+        #[arg(long)]
+        pin: Option<String>,
+        #[command(subcommand)]
+        request: TerminalRequest,
+    },
+}
+
+/// The check a terminal verb acts on: the open check at a table, or a check by id.
+#[derive(clap::Args)]
+struct CheckAt {
+    /// The table whose (only) open check it is.
+    #[arg(long, conflicts_with = "check", required_unless_present = "check")]
+    table: Option<String>,
+    /// The check's id (as `open` and `show` print it).
+    #[arg(long)]
+    check: Option<String>,
+}
+
+/// A manager's approval of an override.
+#[derive(clap::Args)]
+struct ManagerApproval {
+    /// The approving manager's PIN (refused without one).
+    #[arg(long)]
+    manager_pin: Option<String>,
+    /// Why (refused without one; at most 200 characters).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OrderTypeArg {
+    DineIn,
+    Takeout,
+    Delivery,
+}
+
+#[derive(Subcommand)]
+enum TerminalRequest {
+    /// Sign in with a PIN (wrong PINs slow further tries down and alert a manager).
+    SignIn { pin: String },
+    /// Back to the PIN screen (the check shown is put down).
+    SignOut,
+    /// Clock a person in with their PIN.
+    ClockIn { pin: String },
+    /// Clock a person out with their PIN.
+    ClockOut { pin: String },
+    /// Open a check: at a table of the floor plan for some guests (dine-in), or without a table
+    /// for takeout or delivery. Prints the check's id and order number.
+    Open {
+        /// The table (an id of the floor plan); none for takeout and delivery.
+        #[arg(long)]
+        table: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        guests: u32,
+        /// Seats lines may name (the number of guests when left out).
+        #[arg(long)]
+        seats: Option<u32>,
+        #[arg(long, value_enum, default_value = "dine-in")]
+        order_type: OrderTypeArg,
+    },
+    /// Add a line: a menu item id, its modifiers (every required choice, e.g. the doneness),
+    /// quantity, seat, course and notes for the kitchen. Prints the line's id.
+    Add {
+        #[command(flatten)]
+        at: CheckAt,
+        item: String,
+        /// A modifier id; repeat for each (`--modifier medium --modifier add_bacon`).
+        #[arg(long = "modifier")]
+        modifiers: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        qty: u32,
+        /// The seat (from 1); for the table when left out.
+        #[arg(long)]
+        seat: Option<u32>,
+        #[arg(long, default_value_t = 1)]
+        course: u8,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Send every unsent line to the kitchen: one ticket per station and course, held courses
+    /// held, lines added after the first send marked as additions.
+    Send {
+        #[command(flatten)]
+        at: CheckAt,
+    },
+    /// Hold a course: its lines go to the kitchen greyed, to be cooked once fired.
+    Hold {
+        #[command(flatten)]
+        at: CheckAt,
+        #[arg(long)]
+        course: u8,
+    },
+    /// Fire a held course: the kitchen cooks it now.
+    Fire {
+        #[command(flatten)]
+        at: CheckAt,
+        #[arg(long)]
+        course: u8,
+    },
+    /// Take a line off the check (its tickets show it voided). Needs a manager's PIN and a
+    /// reason.
+    Void {
+        #[command(flatten)]
+        at: CheckAt,
+        /// The line's id (see `show`).
+        line: String,
+        #[command(flatten)]
+        approval: ManagerApproval,
+    },
+    /// Give a line away (it stays on the ticket). Needs a manager's PIN and a reason.
+    Comp {
+        #[command(flatten)]
+        at: CheckAt,
+        line: String,
+        #[command(flatten)]
+        approval: ManagerApproval,
+    },
+    /// Take an amount or a percentage off a line (`--line`) or the whole check. Needs a
+    /// manager's PIN and a reason.
+    Discount {
+        #[command(flatten)]
+        at: CheckAt,
+        /// The line; the whole check when left out.
+        #[arg(long)]
+        line: Option<String>,
+        /// An amount off, e.g. 5.00.
+        #[arg(long, conflicts_with = "percent", required_unless_present = "percent")]
+        amount: Option<String>,
+        /// A percentage off, e.g. 10.
+        #[arg(long)]
+        percent: Option<String>,
+        #[command(flatten)]
+        approval: ManagerApproval,
+    },
+    /// Split the check: by seat, evenly in N parts, or by groups of lines (`--part l1,l2
+    /// --part l3`); `--undo` takes the split off. Prints each part's amount.
+    Split {
+        #[command(flatten)]
+        at: CheckAt,
+        /// One part per seat; lines for the table shared equally.
+        #[arg(long, group = "how")]
+        by_seat: bool,
+        /// This many equal parts (to the cent).
+        #[arg(long, group = "how")]
+        evenly: Option<u32>,
+        /// Line ids of one part, separated by commas; repeat for each part.
+        #[arg(long = "part", group = "how")]
+        parts: Vec<String>,
+        /// Take the split off.
+        #[arg(long, group = "how")]
+        undo: bool,
+    },
+    /// Move the check to another table.
+    Move {
+        #[command(flatten)]
+        at: CheckAt,
+        /// The table it goes to.
+        #[arg(long)]
+        to: String,
+    },
+    /// Take another check (by its table or id) into this one.
+    Merge {
+        #[command(flatten)]
+        at: CheckAt,
+        #[arg(
+            long,
+            conflicts_with = "from_check",
+            required_unless_present = "from_check"
+        )]
+        from_table: Option<String>,
+        #[arg(long)]
+        from_check: Option<String>,
+    },
+    /// Close a check with nothing left to pay.
+    Close {
+        #[command(flatten)]
+        at: CheckAt,
+    },
+    /// Show a check: lines with seat, course and kitchen status ("received ✓", "ready"),
+    /// totals to the cent, split.
+    Show {
+        #[command(flatten)]
+        at: CheckAt,
+        /// `table` for people, `json` for programs.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// The floor: every table with its state, and open checks at no table.
+    Tables {
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// The menu panel: categories, and one category's items with prices (86'd marked).
+    Menu {
+        /// A category id; the first category when left out.
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Everything the terminal's screen shows now, as JSON (status bar included: cut off, and
+    /// how many events no peer has confirmed).
+    Screen,
+    /// Change this terminal's settings. Needs a manager's PIN.
+    Settings {
+        /// The approving manager's PIN.
+        #[arg(long)]
+        manager_pin: Option<String>,
+        /// The letter of its order numbers (A–Z without I and O).
+        #[arg(long)]
+        letter: Option<char>,
+        /// Back to the PIN screen after each send (true or false).
+        #[arg(long)]
+        return_to_pin_after_send: Option<bool>,
+        /// Back to the PIN screen after each close (true or false).
+        #[arg(long)]
+        return_to_pin_after_close: Option<bool>,
+        /// Back to the PIN screen after this many idle minutes (0: never).
+        #[arg(long)]
+        idle_minutes: Option<u32>,
+        /// A floor-plan file (TOML, see assets/floor.toml); an empty value for the built-in.
+        #[arg(long)]
+        floor_plan: Option<PathBuf>,
+    },
 }
 
 /// An amount of money on the command line ("12.50").
@@ -541,6 +773,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Broker(args) => broker(args),
         Command::Ctl { control, request } => ctl(&control, request),
         Command::Kitchen { control, request } => kitchen(&control, request),
+        Command::Terminal {
+            control,
+            pin,
+            request,
+        } => terminal(&control, pin, request),
         Command::Pay { control, request } => pay(&control, request),
         Command::Mosquitto(command) => {
             print!("{}", mosquitto_acl(command)?);
@@ -856,6 +1093,417 @@ fn kitchen(control: &std::path::Path, request: KitchenRequest) -> anyhow::Result
         println!("{}", serde_json::to_string_pretty(&answer)?);
     }
     Ok(exit_code(&answer))
+}
+
+/// One `pass terminal` run's conversation with the terminal.
+struct TerminalClient<'a> {
+    control: &'a std::path::Path,
+    /// Sent with the first request only: the terminal is signed in after it.
+    pin: Option<String>,
+}
+
+impl TerminalClient<'_> {
+    fn send(&mut self, mut body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        body["cmd"] = serde_json::json!("terminal");
+        if let Some(pin) = self.pin.take() {
+            body["pin"] = serde_json::json!(pin);
+        }
+        control_request(self.control, &body)
+    }
+
+    /// The check `at` names (asking the terminal for the one at a table), or its refusal.
+    fn check(&mut self, at: &CheckAt) -> anyhow::Result<Result<String, serde_json::Value>> {
+        match (&at.check, &at.table) {
+            (Some(check), _) => Ok(Ok(check.clone())),
+            (None, Some(table)) => {
+                let answer = self.send(serde_json::json!({"op": "find", "table": table}))?;
+                Ok(match answer["found"].as_str() {
+                    Some(check) => Ok(check.to_owned()),
+                    None => Err(answer),
+                })
+            }
+            (None, None) => anyhow::bail!("give --table or --check"),
+        }
+    }
+
+    /// Carries out the intent `intent` makes for the check `at` names.
+    fn act(
+        &mut self,
+        at: &CheckAt,
+        intent: impl FnOnce(&str) -> serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        match self.check(at)? {
+            Ok(check) => self.send(serde_json::json!({"op": "act", "intent": intent(&check)})),
+            Err(refusal) => Ok(refusal),
+        }
+    }
+}
+
+/// Talks to an order terminal: resolves `--table` to its check, then carries out the verb.
+fn terminal(
+    control: &std::path::Path,
+    pin: Option<String>,
+    request: TerminalRequest,
+) -> anyhow::Result<ExitCode> {
+    use serde_json::json;
+    let mut client = TerminalClient { control, pin };
+    let approval = |a: ManagerApproval| (a.manager_pin, a.reason);
+    let (answer, table) = {
+        match request {
+            TerminalRequest::SignIn { pin } => (
+                client.send(json!({"op": "act", "intent": {"intent": "sign_in", "pin": pin}}))?,
+                None,
+            ),
+            TerminalRequest::SignOut => (
+                client.send(json!({"op": "act", "intent": {"intent": "sign_out"}}))?,
+                None,
+            ),
+            TerminalRequest::ClockIn { pin } => (
+                client.send(json!({"op": "act", "intent": {"intent": "clock_in", "pin": pin}}))?,
+                None,
+            ),
+            TerminalRequest::ClockOut { pin } => (
+                client.send(json!({"op": "act", "intent": {"intent": "clock_out", "pin": pin}}))?,
+                None,
+            ),
+            TerminalRequest::Open {
+                table,
+                guests,
+                seats,
+                order_type,
+            } => {
+                let order_type = match order_type {
+                    OrderTypeArg::DineIn => "dine_in",
+                    OrderTypeArg::Takeout => "takeout",
+                    OrderTypeArg::Delivery => "delivery",
+                };
+                (
+                    client.send(json!({"op": "act", "intent": {
+                        "intent": "open_check", "table": table, "guests": guests,
+                        "seats": seats, "order_type": order_type}}))?,
+                    None,
+                )
+            }
+            TerminalRequest::Add {
+                at,
+                item,
+                modifiers,
+                qty,
+                seat,
+                course,
+                notes,
+            } => (
+                client.act(&at, |check| {
+                    json!({"intent": "add_line", "check": check, "item": item,
+                        "modifiers": modifiers, "qty": qty, "seat": seat, "course": course,
+                        "notes": notes})
+                })?,
+                None,
+            ),
+            TerminalRequest::Send { at } => (
+                client.act(&at, |check| json!({"intent": "send", "check": check}))?,
+                None,
+            ),
+            TerminalRequest::Hold { at, course } => (
+                client.act(
+                    &at,
+                    |check| json!({"intent": "hold_course", "check": check, "course": course}),
+                )?,
+                None,
+            ),
+            TerminalRequest::Fire { at, course } => (
+                client.act(
+                    &at,
+                    |check| json!({"intent": "fire_course", "check": check, "course": course}),
+                )?,
+                None,
+            ),
+            TerminalRequest::Void {
+                at,
+                line,
+                approval: a,
+            } => {
+                let (manager_pin, reason) = approval(a);
+                (
+                    client.act(&at, |check| {
+                        json!({"intent": "void", "check": check, "line": line,
+                            "manager_pin": manager_pin, "reason": reason})
+                    })?,
+                    None,
+                )
+            }
+            TerminalRequest::Comp {
+                at,
+                line,
+                approval: a,
+            } => {
+                let (manager_pin, reason) = approval(a);
+                (
+                    client.act(&at, |check| {
+                        json!({"intent": "comp", "check": check, "line": line,
+                            "manager_pin": manager_pin, "reason": reason})
+                    })?,
+                    None,
+                )
+            }
+            TerminalRequest::Discount {
+                at,
+                line,
+                amount,
+                percent,
+                approval: a,
+            } => {
+                let (manager_pin, reason) = approval(a);
+                let discount = match (amount, percent) {
+                    (Some(amount), _) => json!({"amount": amount}),
+                    (None, Some(percent)) => json!({"percent": percent}),
+                    (None, None) => anyhow::bail!("give --amount or --percent"),
+                };
+                (
+                    client.act(&at, |check| {
+                        json!({"intent": "discount", "check": check, "line": line,
+                            "discount": discount, "manager_pin": manager_pin, "reason": reason})
+                    })?,
+                    None,
+                )
+            }
+            TerminalRequest::Split {
+                at,
+                by_seat,
+                evenly,
+                parts,
+                undo,
+            } => {
+                let split = match (by_seat, evenly, parts.is_empty(), undo) {
+                    (true, _, _, _) => json!({"by": "seat"}),
+                    (_, Some(n), _, _) => json!({"by": "evenly", "parts": n}),
+                    (_, _, false, _) => {
+                        let groups: Vec<Vec<String>> = parts
+                            .iter()
+                            .map(|p| {
+                                p.split(',')
+                                    .map(str::trim)
+                                    .filter(|l| !l.is_empty())
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
+                            .collect();
+                        json!({"by": "items", "parts": groups})
+                    }
+                    (_, _, _, true) => json!({"by": "none"}),
+                    _ => anyhow::bail!("give --by-seat, --evenly N, --part … or --undo"),
+                };
+                (
+                    client.act(
+                        &at,
+                        |check| json!({"intent": "split", "check": check, "split": split}),
+                    )?,
+                    None,
+                )
+            }
+            TerminalRequest::Move { at, to } => (
+                client.act(
+                    &at,
+                    |check| json!({"intent": "move", "check": check, "table": to}),
+                )?,
+                None,
+            ),
+            TerminalRequest::Merge {
+                at,
+                from_table,
+                from_check,
+            } => {
+                let from = CheckAt {
+                    table: from_table,
+                    check: from_check,
+                };
+                let answer = match client.check(&from)? {
+                    Ok(from) => client.act(
+                        &at,
+                        |check| json!({"intent": "merge", "check": check, "from": from}),
+                    )?,
+                    Err(refusal) => refusal,
+                };
+                (answer, None)
+            }
+            TerminalRequest::Close { at } => (
+                client.act(&at, |check| json!({"intent": "close", "check": check}))?,
+                None,
+            ),
+            TerminalRequest::Show { at, format } => {
+                let answer = match (&at.check, &at.table) {
+                    (Some(check), _) => client.send(json!({"op": "check", "check": check}))?,
+                    (None, table) => client.send(json!({"op": "check", "table": table}))?,
+                };
+                (answer, (format == "table").then_some("check"))
+            }
+            TerminalRequest::Tables { format } => (
+                client.send(json!({"op": "floor"}))?,
+                (format == "table").then_some("floor"),
+            ),
+            TerminalRequest::Menu { category } => (
+                client.send(json!({"op": "menu", "category": category}))?,
+                None,
+            ),
+            TerminalRequest::Screen => (client.send(json!({"op": "view"}))?, None),
+            TerminalRequest::Settings {
+                manager_pin,
+                letter,
+                return_to_pin_after_send,
+                return_to_pin_after_close,
+                idle_minutes,
+                floor_plan,
+            } => {
+                let mut change = serde_json::Map::new();
+                if let Some(v) = letter {
+                    change.insert("letter".into(), json!(v));
+                }
+                if let Some(v) = return_to_pin_after_send {
+                    change.insert("return_to_pin_after_send".into(), json!(v));
+                }
+                if let Some(v) = return_to_pin_after_close {
+                    change.insert("return_to_pin_after_close".into(), json!(v));
+                }
+                if let Some(v) = idle_minutes {
+                    change.insert("idle_minutes".into(), json!(v));
+                }
+                if let Some(v) = floor_plan {
+                    let path = if v.as_os_str().is_empty() {
+                        v
+                    } else {
+                        std::path::absolute(&v).with_context(|| format!("{}", v.display()))?
+                    };
+                    change.insert("floor_plan".into(), json!(path));
+                }
+                (
+                    client.send(json!({"op": "act", "intent": {"intent": "change_settings",
+                        "manager_pin": manager_pin, "change": change}}))?,
+                    None,
+                )
+            }
+        }
+    };
+    match table {
+        Some(kind) if answer["ok"] == serde_json::Value::Bool(true) => {
+            print!("{}", terminal_table(kind, &answer))
+        }
+        _ => println!("{}", serde_json::to_string_pretty(&answer)?),
+    }
+    Ok(exit_code(&answer))
+}
+
+/// A terminal's check or floor as text for people.
+fn terminal_table(kind: &str, answer: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    if kind == "check" {
+        let c = &answer["check"];
+        let _ = writeln!(
+            out,
+            "check {} · {} · table {} · {} guests · {} · {}",
+            text(&c["number"]),
+            text(&c["check"]),
+            text(&c["table"]),
+            text(&c["guests"]),
+            text(&c["server_name"]),
+            text(&c["state"])
+        );
+        for l in c["lines"].as_array().into_iter().flatten() {
+            let mods: Vec<String> = l["modifiers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| text(&m["name"]))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<28} seat {:<2} c{} {:>3} × {:<26} {:>8}  {:<11} {}{}",
+                text(&l["line"]),
+                text(&l["seat"]),
+                text(&l["course"]),
+                text(&l["qty"]),
+                text(&l["name"]),
+                text(&l["amount"]),
+                text(&l["status_text"]),
+                if l["addition"] == serde_json::Value::Bool(true) {
+                    "ADD "
+                } else {
+                    ""
+                },
+                mods.join(", ")
+            );
+        }
+        let t = &c["totals"];
+        let _ = writeln!(
+            out,
+            "  subtotal {} · discount {} · tax {} · total {} · paid {} · due {}",
+            text(&t["subtotal"]),
+            text(&t["discount"]),
+            text(&t["tax_added"]),
+            text(&t["total"]),
+            text(&t["paid"]),
+            text(&t["balance_due"])
+        );
+        if let Some(split) = c["split"].as_object() {
+            let parts: Vec<String> = split["parts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| format!("{} {}", text(&p["seat"]), text(&p["amount"])))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  split {}: {}",
+                text(&split["rule"]["by"]),
+                parts.join(", ")
+            );
+        }
+    } else {
+        let f = &answer["floor"];
+        let row = |out: &mut String, label: &str, c: &serde_json::Value| {
+            let elsewhere = c["open_elsewhere"]
+                .as_object()
+                .map(|o| format!(" · open on {} by {}", text(&o["device"]), text(&o["name"])))
+                .unwrap_or_default();
+            let minutes = c["seated_ms"].as_i64().unwrap_or(0) / 60_000;
+            let _ = writeln!(
+                out,
+                "{:<8} {:<6} {:>2} guests {:>9} {:>4} min  course {} ready {} held {}{}",
+                label,
+                text(&c["number"]),
+                text(&c["guests"]),
+                text(&c["total"]),
+                minutes,
+                text(&c["course_in_progress"]),
+                text(&c["food_ready"]),
+                text(&c["held_courses"]),
+                elsewhere
+            );
+        };
+        for t in f["tables"].as_array().into_iter().flatten() {
+            let checks = t["checks"].as_array().cloned().unwrap_or_default();
+            if checks.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{:<8} free ({} seats)",
+                    text(&t["name"]),
+                    text(&t["seats"])
+                );
+            }
+            for c in &checks {
+                row(&mut out, &text(&t["name"]), c);
+            }
+        }
+        for c in f["other_checks"].as_array().into_iter().flatten() {
+            row(&mut out, &text(&c["order_type"]), c);
+        }
+    }
+    out
 }
 
 /// A kitchen screen's list as a table for people.
@@ -1190,4 +1838,16 @@ fn control_request_waiting(
     let mut answer = String::new();
     std::io::BufReader::new(&stream).read_line(&mut answer)?;
     serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

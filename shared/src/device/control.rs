@@ -7,6 +7,15 @@
 //! event), `{"cmd":"stop"}`, `{"cmd":"payment","request":{"op":…}}` (a terminal's payments, see
 //! [`crate::payments::PaymentCommand`]). Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
 //!
+//! A kitchen screen answers `{"cmd":"kitchen","op":"list"|"recall_list"|"act",…}`. An order
+//! terminal answers `{"cmd":"terminal","op":…}`, doing exactly what its screen does:
+//! `"act"` carries out `"intent"` (an [`crate::terminal::Intent`]) and answers its outcome;
+//! `"view"` gives the whole screen, `"floor"` the floor plan, `"check"` a check (by `"check"` id
+//! or `"table"`), `"menu"` the menu panel (`"category"`), `"find"` the open check at `"table"`.
+//! Any of them may carry `"pin"`: that person signs in first (a wrong PIN counts against the
+//! terminal's back-off like any other). Seeing anything but the sign-in screen needs someone
+//! signed in.
+//!
 //! The status answer says which broker the device uses (`broker`: its `url`, how it came to it
 //! — `source`: configured, remembered, advertised or hosted —, the MQTT version, how long after
 //! start it first connected, and the embedded broker it hosts, if any, with its process id),
@@ -160,6 +169,45 @@ enum Request {
     Payment {
         request: crate::payments::PaymentCommand,
     },
+    /// An order terminal's screens and intents (see the module documentation).
+    Terminal {
+        op: TerminalOp,
+        #[serde(default)]
+        intent: Option<crate::terminal::Intent>,
+        #[serde(default)]
+        pin: Option<String>,
+        #[serde(default)]
+        check: Option<String>,
+        #[serde(default)]
+        table: Option<String>,
+        #[serde(default)]
+        category: Option<String>,
+    },
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum TerminalOp {
+    /// Carry out `intent`.
+    Act,
+    /// The whole screen as it is now.
+    View,
+    Floor,
+    /// A check, by id or table.
+    Check,
+    Menu,
+    /// The open check at a table.
+    Find,
+}
+
+/// One terminal request, as read from the socket.
+struct TerminalRequest {
+    op: TerminalOp,
+    intent: Option<crate::terminal::Intent>,
+    pin: Option<String>,
+    check: Option<String>,
+    table: Option<String>,
+    category: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy)]
@@ -237,6 +285,31 @@ async fn handle(shared: &Arc<Shared>, line: &str) -> Value {
             })
             .await;
             match done {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => refuse(e),
+                Err(e) => refuse(e),
+            }
+        }
+        Request::Terminal {
+            op,
+            intent,
+            pin,
+            check,
+            table,
+            category,
+        } => {
+            let handle = super::DeviceHandle {
+                shared: Arc::clone(shared),
+            };
+            let request = TerminalRequest {
+                op,
+                intent,
+                pin,
+                check,
+                table,
+                category,
+            };
+            match tokio::task::spawn_blocking(move || terminal(&handle, request)).await {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) => refuse(e),
                 Err(e) => refuse(e),
@@ -340,6 +413,73 @@ fn kitchen(
             Ok(json!({"ok": true, "recall": rows}))
         }
     }
+}
+
+/// Answers a terminal request as its screen would.
+fn terminal(handle: &super::DeviceHandle, request: TerminalRequest) -> Result<Value, String> {
+    use crate::terminal::{Intent, Terminal, TerminalError};
+    let TerminalRequest {
+        op,
+        intent,
+        pin,
+        check,
+        table,
+        category,
+    } = request;
+    let answer = |terminal: &mut Terminal,
+                  host: &super::DeviceHandle|
+     -> Result<Value, TerminalError> {
+        if let Some(pin) = pin {
+            terminal.apply(host, Intent::SignIn { pin })?;
+        }
+        let found = |terminal: &mut Terminal| -> Result<String, TerminalError> {
+            match (&check, &table) {
+                (Some(c), None) => Ok(c.clone()),
+                (None, Some(t)) => terminal.check_at(host, t),
+                _ => Err(TerminalError::Invalid("give a check or a table".to_owned())),
+            }
+        };
+        Ok(match (op, intent) {
+            (TerminalOp::Act, Some(intent)) => {
+                let outcome = terminal.apply(host, intent)?;
+                let mut v = to_value(&outcome)?;
+                v["ok"] = Value::Bool(true);
+                v
+            }
+            (TerminalOp::Act, None) => {
+                return Err(TerminalError::Invalid("act needs an intent".to_owned()));
+            }
+            (_, Some(_)) => {
+                return Err(TerminalError::Invalid(
+                    "only act takes an intent".to_owned(),
+                ));
+            }
+            (TerminalOp::View, None) => {
+                json!({"ok": true, "view": to_value(&terminal.view(host)?)?})
+            }
+            (TerminalOp::Floor, None) => {
+                json!({"ok": true, "floor": to_value(&terminal.floor(host)?)?})
+            }
+            (TerminalOp::Check, None) => {
+                let id = found(terminal)?;
+                json!({"ok": true, "check": to_value(&terminal.check(host, &id)?)?})
+            }
+            (TerminalOp::Menu, None) => {
+                json!({"ok": true, "menu": to_value(&terminal.menu(host, category.as_deref())?)?})
+            }
+            (TerminalOp::Find, None) => json!({"ok": true, "found": found(terminal)?}),
+        })
+    };
+    handle
+        .with_terminal(|terminal, host| answer(terminal, host).map_err(|e| e.to_string()))
+        .unwrap_or_else(|| Err("this device is not an order terminal".to_owned()))
+}
+
+/// A terminal answer as JSON.
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, crate::terminal::TerminalError> {
+    serde_json::to_value(v).map_err(|e| {
+        crate::terminal::TerminalError::Invalid(format!("cannot write the answer: {e}"))
+    })
 }
 
 /// Longest wait a request may ask for.

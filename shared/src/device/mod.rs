@@ -17,7 +17,11 @@
 //! - the **inbox task**, on the one device that ingests the store's integration inbox
 //!   (`--inbox`), takes orders from outside systems and answers them (see [`crate::net::inbox`]);
 //! - the **control task** serves the control socket (one JSON object per line), which is how
-//!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop.
+//!   `pass` drives a device: status, append an event, set or advance the controlled clock, stop,
+//!   and work a kitchen screen's tickets or an order terminal's screens as a person would;
+//! - a kitchen screen writes "ticket shown" for its new tickets whenever the journal changes,
+//!   and an order terminal goes back to its PIN screen once idle (`kitchen_duty`,
+//!   `terminal_duty`).
 //!
 //! Replication timing (heartbeats, cut-off) runs on the machine's monotonic clock; events are
 //! stamped with the device's clock source (the system clock, or a controlled clock in tests and
@@ -50,6 +54,7 @@ use crate::net::finder::{Endpoint, Finder, Timing};
 use crate::net::protocol::v1::{DeviceId, StoreId, Topic};
 use crate::net::replication::{Action, Identity, Replicator, Tuning};
 use crate::projection::StoreProjections;
+use crate::terminal::{Terminal, TerminalHost, TerminalSettings};
 
 use self::host::Hosting;
 use self::link::{LinkState, LinkTarget, MqttLink};
@@ -182,6 +187,8 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     /// A kitchen screen's settings and where they are kept; `None` for other devices.
     pub kitchen: Option<Mutex<(KdsSettings, PathBuf)>>,
+    /// An order terminal's session, screens and settings; `None` for other devices.
+    pub terminal: Option<Mutex<Terminal>>,
     /// When the device was opened, for the time it took to connect.
     pub launched: Instant,
     /// The broker in use, for the status.
@@ -258,6 +265,16 @@ impl Device {
             DeviceRole::KitchenScreen => Some(Mutex::new(kitchen_settings(&config)?)),
             _ => None,
         };
+        let terminal = match config.role {
+            DeviceRole::OrderTerminal => Some(Mutex::new(
+                Terminal::open(
+                    TerminalSettings::path_for(&config.db),
+                    config.device.as_str(),
+                )
+                .map_err(anyhow::Error::msg)?,
+            )),
+            _ => None,
+        };
         let journal = Arc::new(Journal::open_with(
             &config.db,
             JournalOptions::new(Arc::clone(&clock), config.role, config.name.clone()),
@@ -292,6 +309,7 @@ impl Device {
             received_by_pull: AtomicU64::new(0),
             clock,
             kitchen,
+            terminal,
             launched,
             broker: Mutex::new(BrokerView::default()),
         });
@@ -403,6 +421,7 @@ impl Device {
             let control_task = tokio::spawn(control::serve(listener, Arc::clone(&shared)));
             let signals = tokio::spawn(stop_on_signal(Arc::clone(&shared)));
             let kitchen_task = tokio::spawn(kitchen_duty(Arc::clone(&shared)));
+            let terminal_task = tokio::spawn(terminal_duty(Arc::clone(&shared)));
             replicate(Arc::clone(&shared), link.clone(), inputs_rx, stop_rx, inbox).await;
             // A clean stop says goodbye, so peers do not wait for the heartbeat to lapse.
             let farewell = lock(&shared.replicator).farewell();
@@ -426,6 +445,7 @@ impl Device {
             control_task.abort();
             signals.abort();
             kitchen_task.abort();
+            terminal_task.abort();
             let _ = std::fs::remove_file(&config.control);
             anyhow::Ok(())
         })?;
@@ -476,6 +496,34 @@ async fn kitchen_duty(shared: Arc<Shared>) {
         }
         if changes.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// How often an order terminal checks whether its session has been idle too long.
+const TERMINAL_TICK: Duration = Duration::from_secs(1);
+
+/// An order terminal's standing duty: back to the PIN screen (its check put down) once nobody
+/// has touched it for its idle minutes, even when nobody looks at it.
+async fn terminal_duty(shared: Arc<Shared>) {
+    if shared.terminal.is_none() {
+        return;
+    }
+    let mut tick = tokio::time::interval(TERMINAL_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let handle = DeviceHandle {
+            shared: Arc::clone(&shared),
+        };
+        let ticked = tokio::task::spawn_blocking(move || {
+            handle.with_terminal(|terminal, host| terminal.tick(host))
+        })
+        .await;
+        match ticked {
+            Ok(Some(Ok(()))) | Ok(None) => {}
+            Ok(Some(Err(e))) => tracing::error!(error = %e, "terminal idle check failed"),
+            Err(e) => tracing::error!(error = %e, "terminal duty stopped"),
         }
     }
 }
@@ -623,9 +671,42 @@ impl DeviceHandle {
         Ok(events.len())
     }
 
+    /// Runs `f` on an order terminal's [`Terminal`] with this handle as its host (`None` for
+    /// other devices). Terminal intents are carried out one at a time.
+    pub fn with_terminal<T>(&self, f: impl FnOnce(&mut Terminal, &DeviceHandle) -> T) -> Option<T> {
+        let terminal = self.shared.terminal.as_ref()?;
+        let mut guard = lock(terminal);
+        Some(f(&mut guard, self))
+    }
+
     /// Asks the device to stop (it says goodbye to its peers first).
     pub fn stop(&self) {
         let _ = self.shared.stop.send(true);
+    }
+}
+
+impl TerminalHost for DeviceHandle {
+    fn journal(&self) -> &Journal {
+        &self.shared.journal
+    }
+
+    fn append(
+        &self,
+        event: &crate::event::Event,
+    ) -> Result<crate::journal::Committed, crate::journal::JournalError> {
+        DeviceHandle::append(self, event)
+    }
+
+    fn now_ms(&self) -> i64 {
+        DeviceHandle::now_ms(self)
+    }
+
+    fn device_id(&self) -> String {
+        self.shared.device.to_string()
+    }
+
+    fn link(&self) -> Link {
+        DeviceHandle::link(self)
     }
 }
 

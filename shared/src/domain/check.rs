@@ -27,7 +27,13 @@
 //! - **Splits** ([`Check::split_by_seat`], [`Check::split_by_items`], [`Check::split_evenly`]) say
 //!   what each guest pays; the check stays one check. The parts come from [`Money::allocate`] or
 //!   [`Money::split`] of the check total, so they always sum to it exactly.
-//! - **Move** gives the check another table; **merge** takes in another open check's lines.
+//! - A **split** ([`Check::set_split`]) is recorded on the check as a [`SplitRule`] (by seat, by
+//!   groups of lines, evenly): [`Check::split_parts`] recomputes the parts from the check as it is
+//!   now, so a split by seat or evenly follows later changes, and a split by items that no longer
+//!   covers every line says so.
+//! - **Move** gives the check another table; **merge** takes in another open check's lines, and
+//!   the check taken in is marked merged ([`Check::mark_merged`]): it can no longer change, and
+//!   it is not a sale of its own.
 //! - **Payments** lower the balance; **close** needs every line sent or voided and nothing left to
 //!   pay. Nothing may be added to, paid on, or changed on a closed check.
 //!
@@ -82,6 +88,8 @@ const DEVICE_LETTERS: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
 pub enum CheckError {
     #[error("check {0} is closed")]
     Closed(CheckId),
+    #[error("check {check} was merged into check {into}")]
+    Merged { check: CheckId, into: CheckId },
     #[error("check {0} is not closed")]
     NotClosed(CheckId),
     #[error("a dine-in check needs a table")]
@@ -249,6 +257,11 @@ impl OrderNumbers {
             business_day: Some(business_day),
             last,
         }
+    }
+
+    /// The device letter of the numbers.
+    pub fn device(&self) -> DeviceLetter {
+        self.device
     }
 
     /// The next number on `business_day`; the counter starts again at 1 when the day changes.
@@ -424,6 +437,19 @@ impl CheckLine {
 pub enum CheckState {
     Open,
     Closed,
+    /// Taken into another check ([`Check::merged_into`] says which): it can no longer change.
+    Merged,
+}
+
+/// How a check is split between its guests (see [`Check::set_split`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitRule {
+    /// One part per seat with a live line; lines without a seat shared equally.
+    BySeat,
+    /// One part per group of line ids: every live line in exactly one part.
+    ByItems(Vec<Vec<LineId>>),
+    /// The total in this many parts that differ by at most a cent.
+    Evenly(usize),
 }
 
 /// The check, its owner and the tickets' header: what every ticket of a send shows.
@@ -499,6 +525,8 @@ pub struct Check {
     fired: BTreeSet<Course>,
     paid: Money,
     reopened: Vec<Approval>,
+    split: Option<SplitRule>,
+    merged_into: Option<CheckId>,
     totals: CheckTotals,
 }
 
@@ -530,6 +558,8 @@ impl Check {
             fired: BTreeSet::new(),
             paid: Money::ZERO,
             reopened: Vec::new(),
+            split: None,
+            merged_into: None,
             totals,
         })
     }
@@ -586,6 +616,14 @@ impl Check {
     /// The approvals of every reopening, oldest first.
     pub fn reopened(&self) -> &[Approval] {
         &self.reopened
+    }
+    /// How the check is split, if it is.
+    pub fn split(&self) -> Option<&SplitRule> {
+        self.split.as_ref()
+    }
+    /// The check this one was merged into, once it was.
+    pub fn merged_into(&self) -> Option<&CheckId> {
+        self.merged_into.as_ref()
     }
     /// What is left to pay; negative when more was paid than the total (change or overpayment).
     pub fn balance_due(&self) -> Result<Money, MoneyError> {
@@ -848,6 +886,44 @@ impl Check {
         Ok(())
     }
 
+    /// Marks this check as taken into `into` by [`Check::merge`]: from now on it refuses every
+    /// change, and it is not a sale of its own (its lines are paid on `into`).
+    pub fn mark_merged(&mut self, into: CheckId) -> Result<(), CheckError> {
+        self.ensure_open()?;
+        if into == self.id {
+            return Err(CheckError::MergeIntoItself);
+        }
+        self.state = CheckState::Merged;
+        self.merged_into = Some(into);
+        Ok(())
+    }
+
+    /// Records how the check is split (`None`: not split). The rule must give parts for the
+    /// check as it is now; [`Check::split_parts`] recomputes them after later changes.
+    pub fn set_split(&mut self, rule: Option<SplitRule>) -> Result<(), CheckError> {
+        self.ensure_open()?;
+        if let Some(rule) = &rule {
+            self.parts_of(rule)?;
+        }
+        self.split = rule;
+        Ok(())
+    }
+
+    /// The parts of the recorded split, computed from the check as it is now: `None` when the
+    /// check is not split, an error when the rule no longer fits (a line added after a split by
+    /// items is in no part).
+    pub fn split_parts(&self) -> Option<Result<Vec<SplitPart>, CheckError>> {
+        self.split.as_ref().map(|rule| self.parts_of(rule))
+    }
+
+    fn parts_of(&self, rule: &SplitRule) -> Result<Vec<SplitPart>, CheckError> {
+        match rule {
+            SplitRule::BySeat => self.split_by_seat(),
+            SplitRule::ByItems(groups) => self.split_by_items(groups),
+            SplitRule::Evenly(parts) => self.split_evenly(*parts),
+        }
+    }
+
     /// Records a payment (any tender). Paying more than is due is allowed: the caller gives
     /// change or flags an overpayment.
     pub fn pay(&mut self, amount: Money) -> Result<(), CheckError> {
@@ -1028,9 +1104,13 @@ impl Check {
     }
 
     fn ensure_open(&self) -> Result<(), CheckError> {
-        match self.state {
-            CheckState::Open => Ok(()),
-            CheckState::Closed => Err(CheckError::Closed(self.id.clone())),
+        match (self.state, &self.merged_into) {
+            (CheckState::Open, _) => Ok(()),
+            (CheckState::Merged, Some(into)) => Err(CheckError::Merged {
+                check: self.id.clone(),
+                into: into.clone(),
+            }),
+            _ => Err(CheckError::Closed(self.id.clone())),
         }
     }
 
@@ -1720,6 +1800,77 @@ mod tests {
             into.merge(&other),
             Err(CheckError::HasPayments(CheckId::new("c2")))
         );
+    }
+
+    #[test]
+    fn a_merged_check_refuses_every_change_and_names_where_it_went() {
+        let mut other = Check::open(OpenCheck {
+            id: CheckId::new("c2"),
+            number: number(2),
+            ..opening(OrderType::DineIn, Some("t5"), 2)
+        })
+        .expect("open");
+        apply(&mut other, WINE).expect("wine");
+        assert_eq!(
+            other.mark_merged(CheckId::new("c2")),
+            Err(CheckError::MergeIntoItself)
+        );
+        other.mark_merged(CheckId::new("c1")).expect("merged");
+        assert_eq!(other.state(), CheckState::Merged);
+        assert_eq!(other.merged_into(), Some(&CheckId::new("c1")));
+        let merged = CheckError::Merged {
+            check: CheckId::new("c2"),
+            into: CheckId::new("c1"),
+        };
+        for step in [BURGER, Send, Close, Pay("1.00"), MoveTo("t9")] {
+            assert_eq!(apply(&mut other, step), Err(merged.clone()), "{step:?}");
+        }
+        assert_eq!(
+            other.reopen(approval("no")),
+            Err(CheckError::NotClosed(CheckId::new("c2")))
+        );
+        let mut into = Check::open(opening(OrderType::DineIn, Some("t4"), 2)).expect("open");
+        assert_eq!(into.merge(&other), Err(merged));
+    }
+
+    #[test]
+    fn a_recorded_split_follows_the_check_and_says_when_it_no_longer_fits() {
+        let mut check = table_of_three();
+        assert_eq!(check.split_parts(), None);
+        let ids = |list: &[&str]| list.iter().map(|s| LineId::new(*s)).collect::<Vec<_>>();
+        assert_eq!(
+            check.set_split(Some(SplitRule::ByItems(vec![ids(&["l1", "l2"])]))),
+            Err(CheckError::LineInNoPart(LineId::new("l3"))),
+            "a split that does not fit is refused"
+        );
+        assert_eq!(check.split(), None, "and nothing was recorded");
+
+        check.set_split(Some(SplitRule::BySeat)).expect("by seat");
+        let before = check.split_parts().expect("split").expect("parts");
+        assert_eq!(before.len(), 3);
+        apply(&mut check, Add("l5", "cola", &[], 1, 1, 1)).expect("cola for seat 1");
+        let after = check.split_parts().expect("split").expect("parts");
+        assert!(after[0].amount > before[0].amount, "seat 1 pays its cola");
+        assert_eq!(
+            Money::sum(amounts(&after)),
+            Ok(check.totals().total),
+            "the parts still sum to the check"
+        );
+
+        check
+            .set_split(Some(SplitRule::ByItems(vec![
+                ids(&["l1", "l2"]),
+                ids(&["l3", "l4", "l5"]),
+            ])))
+            .expect("by items");
+        apply(&mut check, Add("l6", "cola", &[], 1, 2, 1)).expect("another cola");
+        assert_eq!(
+            check.split_parts(),
+            Some(Err(CheckError::LineInNoPart(LineId::new("l6"))))
+        );
+        check.set_split(Some(SplitRule::Evenly(2))).expect("evenly");
+        check.set_split(None).expect("not split");
+        assert_eq!(check.split_parts(), None);
     }
 
     #[test]

@@ -695,6 +695,17 @@ impl SignInThrottle {
         backoff_wait_ms(&self.policy, &self.in_a_row_ms, now_ms)
     }
 
+    /// Wrong tries since the last right one (as of the last try).
+    pub fn wrong_in_a_row(&self) -> usize {
+        self.in_a_row_ms.len()
+    }
+
+    /// Wrong tries within [`ThrottlePolicy::memory_ms`], right ones between them or not (as of
+    /// the last try).
+    pub fn wrong_recently(&self) -> usize {
+        self.remembered_ms.len()
+    }
+
     /// Records a wrong try; says how long the next one must wait and whether to alert a manager.
     fn record_wrong(&mut self, now_ms: u64) -> (u64, bool) {
         self.forget(now_ms);

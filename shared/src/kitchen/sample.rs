@@ -77,22 +77,31 @@ impl LineSpec {
     }
 }
 
-/// Publishes the sample menu and the demo staff ([`DEMO_STAFF`]) into `journal`.
-pub fn publish_store(journal: &Journal) -> Result<(), SampleError> {
-    journal.append(&Event::MenuPublished {
+/// The events that set up the demo store: the sample menu, then the demo staff
+/// ([`DEMO_STAFF`]). Tests append them to a running device through its control socket.
+pub fn store_events() -> Result<Vec<Event>, SampleError> {
+    let mut events = vec![Event::MenuPublished {
         toml: SAMPLE_MENU.to_owned(),
-    })?;
+    }];
     // One salt for the demo staff: sign-in then costs one hash, and these PINs are public anyway.
     let salt = *b"pass-demo-salt16";
     for (id, name, role, pin) in DEMO_STAFF {
         let pin_hash =
             PinHash::new(pin, salt).map_err(|e| SampleError::Invalid(format!("demo PIN: {e}")))?;
-        journal.append(&Event::StaffAdded {
+        events.push(Event::StaffAdded {
             staff: (*id).to_owned(),
             name: (*name).to_owned(),
             role: (*role).to_owned(),
             pin_hash: pin_hash.as_str().to_owned(),
-        })?;
+        });
+    }
+    Ok(events)
+}
+
+/// Publishes the sample menu and the demo staff ([`DEMO_STAFF`]) into `journal`.
+pub fn publish_store(journal: &Journal) -> Result<(), SampleError> {
+    for event in store_events()? {
+        journal.append(&event)?;
     }
     Ok(())
 }

@@ -125,6 +125,7 @@ fn closed_or_open(state: CheckState) -> &'static str {
     match state {
         CheckState::Open => "open",
         CheckState::Closed => "closed",
+        CheckState::Merged => "merged",
     }
 }
 

@@ -5,19 +5,25 @@
 //! transition goes through `domain` (the rules live there, once); a transition the rules refuse
 //! is not applied and is surfaced as a conflict (the event stays in the journal), never dropped
 //! silently and never allowed to stop the fold.
+//!
+//! A merge links two checks: the check taken in gives its lines to the other at the merge's
+//! place in the order, and is marked merged. So checks linked by merges are folded together
+//! ([`fold_checks`]) from the events of all of them, and each gets its own fold out of it: both
+//! sides of a merge always agree on whether it happened.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::HlcStamp;
 use crate::domain::check::{
-    Approval, Check, CheckId, Course, LineId, NewLine, OpenCheck, Reason, Seat, StaffId, TableId,
+    Approval, Check, CheckId, Course, LineId, NewLine, OpenCheck, Reason, Seat, SplitRule, StaffId,
+    TableId,
 };
 use crate::domain::menu::{
     ChosenModifier, ItemId, ModifierGroupId, ModifierId, PricedLine, SoldLine, StationId,
 };
 use crate::domain::tax::{CheckDiscount, TaxClass, TaxRate};
 use crate::domain::ticket::{ExpoOrder, Priority, Ticket, TicketId};
-use crate::event::{DiscountRecord, Event, LineRecord, RateRecord, TaxClassRecord};
+use crate::event::{DiscountRecord, Event, LineRecord, RateRecord, SplitRecord, TaxClassRecord};
 
 /// Where an event sits in the fold order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,6 +55,10 @@ pub struct CheckFold {
     pub held_sent_by: std::collections::BTreeMap<Course, String>,
     /// Who has the check open now (device, staff): soft ownership, shown to other terminals.
     pub open_on: Option<(String, String)>,
+    /// Checks merged into this one, in merge order.
+    pub merged_from: Vec<CheckId>,
+    /// The lines those merges brought in (their sales were counted on the check that sent them).
+    pub merged_lines: BTreeSet<LineId>,
     /// Its payments, refunds and receipts.
     pub payments: super::payments::PaymentFold,
 }
@@ -170,6 +180,40 @@ fn approval(manager: &str, reason: &str) -> Result<Approval, String> {
         manager: StaffId::new(manager),
         reason: Reason::new(reason).map_err(|e| e.to_string())?,
     })
+}
+
+/// The split rule a record asks for (`None`: not split).
+pub fn split_rule(record: &SplitRecord) -> Result<Option<SplitRule>, String> {
+    Ok(match record {
+        SplitRecord::Seat => Some(SplitRule::BySeat),
+        SplitRecord::Items { parts } => Some(SplitRule::ByItems(
+            parts
+                .iter()
+                .map(|group| group.iter().map(|l| LineId::new(l.clone())).collect())
+                .collect(),
+        )),
+        SplitRecord::Evenly { parts } => Some(SplitRule::Evenly(
+            usize::try_from(*parts).map_err(|_| format!("{parts} parts is too many"))?,
+        )),
+        SplitRecord::None => None,
+    })
+}
+
+/// The record of a split rule (the inverse of [`split_rule`]).
+pub fn split_record(rule: Option<&SplitRule>) -> SplitRecord {
+    match rule {
+        None => SplitRecord::None,
+        Some(SplitRule::BySeat) => SplitRecord::Seat,
+        Some(SplitRule::ByItems(groups)) => SplitRecord::Items {
+            parts: groups
+                .iter()
+                .map(|g| g.iter().map(ToString::to_string).collect())
+                .collect(),
+        },
+        Some(SplitRule::Evenly(parts)) => SplitRecord::Evenly {
+            parts: u32::try_from(*parts).unwrap_or(u32::MAX),
+        },
+    }
 }
 
 fn discount(d: DiscountRecord) -> CheckDiscount {
@@ -336,6 +380,10 @@ impl CheckFold {
                 .open_check()?
                 .move_to(TableId::new(table.clone()))
                 .map_err(|e| err(&e))?,
+            Event::CheckSplit { split, .. } => {
+                let rule = split_rule(split)?;
+                self.open_check()?.set_split(rule).map_err(|e| err(&e))?;
+            }
             Event::CheckClaimed { device, staff, .. } => {
                 self.open_check()?;
                 self.open_on = Some((device.clone(), staff.clone()));
@@ -427,15 +475,66 @@ impl CheckFold {
     }
 }
 
-/// Folds a check's events, given in any order.
-pub fn fold_check(mut events: Vec<(FoldKey, Event)>) -> CheckFold {
+/// Folds the checks of `events` (given in any order): every check named by them, each from its
+/// own events, with merges between them taking effect at their place in the order. The events
+/// of every check linked to another by a merge must be among them (see the module docs).
+pub fn fold_checks(mut events: Vec<(FoldKey, Event)>) -> BTreeMap<String, CheckFold> {
     events.sort_by(|a, b| a.0.cmp(&b.0));
     events.dedup_by(|a, b| a.0 == b.0);
-    let mut fold = CheckFold::default();
+    let mut folds: BTreeMap<String, CheckFold> = BTreeMap::new();
     for (key, event) in &events {
+        if let Event::ChecksMerged { check: into, from } = event {
+            merge(&mut folds, key, into, from);
+            continue;
+        }
+        let Some(check) = event.check() else { continue };
+        let fold = folds.entry(check.to_owned()).or_default();
         if let Err(reason) = fold.apply(key, event) {
             fold.conflicts.push((key.origin.clone(), key.seq, reason));
         }
     }
-    fold
+    folds
+}
+
+/// Applies a merge of `from` into `into` to both folds: both change, or neither (and both
+/// record the conflict).
+fn merge(folds: &mut BTreeMap<String, CheckFold>, key: &FoldKey, into: &str, from: &str) {
+    let outcome = (|| {
+        let taken = folds
+            .get(from)
+            .and_then(|f| f.check.clone())
+            .ok_or_else(|| {
+                format!("check {from} is not known here (its opening has not arrived)")
+            })?;
+        let mut marked = taken.clone();
+        marked
+            .mark_merged(CheckId::new(into))
+            .map_err(|e| e.to_string())?;
+        let into_fold = folds.entry(into.to_owned()).or_default();
+        let check = into_fold.check.as_mut().ok_or_else(|| {
+            format!("check {into} is not known here (its opening has not arrived)")
+        })?;
+        check.merge(&taken).map_err(|e| e.to_string())?;
+        into_fold.merged_from.push(taken.id().clone());
+        into_fold
+            .merged_lines
+            .extend(taken.lines().iter().map(|l| l.id().clone()));
+        folds.entry(from.to_owned()).or_default().check = Some(marked);
+        Ok::<(), String>(())
+    })();
+    if let Err(reason) = outcome {
+        for side in [into, from] {
+            folds.entry(side.to_owned()).or_default().conflicts.push((
+                key.origin.clone(),
+                key.seq,
+                reason.clone(),
+            ));
+        }
+    }
+}
+
+/// Folds one check (`subject`) from its events and those of every check linked to it by a
+/// merge, given in any order.
+pub fn fold_check(subject: &str, events: Vec<(FoldKey, Event)>) -> CheckFold {
+    fold_checks(events).remove(subject).unwrap_or_default()
 }

@@ -5,9 +5,10 @@
 //! *set* of events, never of their arrival order:
 //!
 //! - a check and its tickets are re-folded from all of that check's events in (HLC, origin, seq)
-//!   order whenever one of them arrives ([`fold`]);
-//! - the menu, store settings, 86 state and staff records are registers where the last event in
-//!   that order wins;
+//!   order whenever one of them arrives ([`fold`]); checks linked by a merge are re-folded
+//!   together, from the events of all of them;
+//! - the menu, store settings, 86 state, staff records and who is clocked in are registers
+//!   where the last event in that order wins;
 //! - stock levels are sums of movements keyed by what caused them; a count sets the level as of
 //!   its place in the order, and later movements add to it. Sales are movements derived from the
 //!   checks (on send or on payment, per the store setting), never events of their own.
@@ -19,7 +20,7 @@ pub mod day;
 pub mod fold;
 pub mod payments;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -31,7 +32,7 @@ use crate::domain::menu::{ItemId, Menu, ModifierId};
 use crate::domain::ticket::{ItemState, Priority, TicketState};
 use crate::event::{Event, SettingRecord};
 use crate::journal::{AcceptedEvent, Projector};
-use fold::{CheckFold, FoldKey, fold_check};
+use fold::{CheckFold, FoldKey, fold_check, fold_checks};
 
 /// The store's projections. Add it to a journal with `Journal::open_with`.
 #[derive(Debug, Default)]
@@ -137,10 +138,27 @@ impl StoreProjections {
         Ok(self.menu.as_ref().map(|(_, m)| m))
     }
 
-    /// Re-folds one check from all its events and rewrites its rows.
+    /// Re-folds one check, and every check linked to it by a merge, from all their events and
+    /// rewrites their rows. Returns the fold of `check_id`.
     fn refold(&mut self, db: &Connection, check_id: &str) -> rusqlite::Result<CheckFold> {
-        let events = check_events(db, check_id)?;
-        let fold = fold_check(events);
+        let (members, events) = component_events(db, check_id)?;
+        let mut folds = fold_checks(events);
+        for member in &members {
+            let fold = folds.remove(member.as_str()).unwrap_or_default();
+            self.write_fold(db, member, &fold)?;
+            if member == check_id {
+                folds.insert(member.clone(), fold);
+            }
+        }
+        Ok(folds.remove(check_id).unwrap_or_default())
+    }
+
+    fn write_fold(
+        &mut self,
+        db: &Connection,
+        check_id: &str,
+        fold: &CheckFold,
+    ) -> rusqlite::Result<()> {
         for table in [
             "proj_checks",
             "proj_lines",
@@ -157,10 +175,9 @@ impl StoreProjections {
             db.prepare_cached("INSERT OR REPLACE INTO proj_conflicts (subject, origin, seq, reason) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![check_id, origin, i64_of(*seq), reason])?;
         }
-        write_check(db, &fold)?;
-        payments::write(db, check_id, &fold)?;
-        self.write_sales(db, check_id, &fold)?;
-        Ok(fold)
+        write_check(db, fold)?;
+        payments::write(db, check_id, fold)?;
+        self.write_sales(db, check_id, fold)
     }
 
     /// Stock movements of a check's sales, by the store's deduction setting.
@@ -180,6 +197,8 @@ impl StoreProjections {
         };
         for line in check.lines() {
             let at_hlc = match on {
+                // A line merged in from another check was sold (and counted) there.
+                StockDeduction::OnSend if fold.merged_lines.contains(line.id()) => None,
                 StockDeduction::OnSend => line.sent().and_then(|n| fold.send_hlc.get(&n).copied()),
                 StockDeduction::OnPayment
                     if !line.is_voided() && check.state() == CheckState::Closed =>
@@ -212,6 +231,33 @@ impl StoreProjections {
         }
         Ok(())
     }
+}
+
+/// Events with their fold keys, as a fold takes them.
+type KeyedEvents = Vec<(FoldKey, Event)>;
+
+/// The checks linked to `check_id` by merges (itself included), and all their events, decoded,
+/// with their fold keys.
+fn component_events(
+    db: &Connection,
+    check_id: &str,
+) -> rusqlite::Result<(BTreeSet<String>, KeyedEvents)> {
+    let mut members = BTreeSet::from([check_id.to_owned()]);
+    let mut todo = vec![check_id.to_owned()];
+    let mut events = Vec::new();
+    while let Some(check) = todo.pop() {
+        for (key, event) in check_events(db, &check)? {
+            if let Event::ChecksMerged { check: into, from } = &event {
+                for side in [into, from] {
+                    if members.insert(side.clone()) {
+                        todo.push(side.clone());
+                    }
+                }
+            }
+            events.push((key, event));
+        }
+    }
+    Ok((members, events))
 }
 
 /// A check's events, decoded, with their fold keys.
@@ -290,10 +336,10 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
         check.table().map(|t| t.as_str().to_owned()),
         check.server().as_str(),
         check.guests(),
-        if check.state() == CheckState::Open {
-            "open"
-        } else {
-            "closed"
+        match check.state() {
+            CheckState::Open => "open",
+            CheckState::Closed => "closed",
+            CheckState::Merged => "merged",
         },
         cents(totals.subtotal),
         cents(totals.discount),
@@ -386,7 +432,18 @@ fn write_check(db: &Connection, fold: &CheckFold) -> rusqlite::Result<()> {
 /// A check's fold from the journal, as the projections see it now: what kitchen and terminal
 /// actions check their rules against before they write an event.
 pub fn load_check_fold(db: &Connection, check_id: &str) -> rusqlite::Result<CheckFold> {
-    Ok(fold_check(check_events(db, check_id)?))
+    let (_, events) = component_events(db, check_id)?;
+    Ok(fold_check(check_id, events))
+}
+
+/// The folds of a check and of every check linked to it by a merge, by check id: what a
+/// terminal shows of a check that took others in (their tickets stay theirs).
+pub fn load_check_folds(
+    db: &Connection,
+    check_id: &str,
+) -> rusqlite::Result<BTreeMap<String, CheckFold>> {
+    let (_, events) = component_events(db, check_id)?;
+    Ok(fold_checks(events))
 }
 
 impl StoreProjections {
@@ -428,16 +485,16 @@ impl StoreProjections {
             seq,
             "fork settled: a later event chains onto one version"
         );
-        if let Some(check) = serde_json::from_str::<Event>(&body)
-            .ok()
-            .as_ref()
-            .and_then(Event::check)
-        {
-            db.prepare_cached(
-                "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![check, hlc, origin, seq, id])?;
-            self.refold(db, check)?;
+        if let Ok(event) = serde_json::from_str::<Event>(&body) {
+            for check in event.subjects() {
+                db.prepare_cached(
+                    "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![check, hlc, origin, seq, id])?;
+            }
+            for check in event.subjects() {
+                self.refold(db, check)?;
+            }
         }
         Ok(())
     }
@@ -488,10 +545,13 @@ impl Projector for StoreProjections {
             wall_ms: ev.header.wall_ms,
         };
         if let Some(check) = event.check() {
-            db.prepare_cached(
-                "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![check, i64_of(key.hlc), key.origin, i64_of(key.seq), ev.id])?;
+            for subject in event.subjects() {
+                db.prepare_cached(
+                    "INSERT OR IGNORE INTO subject_events (subject, hlc, origin, seq, event_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![subject, i64_of(key.hlc), key.origin, i64_of(key.seq), ev.id])?;
+            }
+            // Every check linked to this one by a merge is refolded with it.
             let fold = self.refold(db, check)?;
             let bumped = match event {
                 Event::TicketBumped { ticket, .. } | Event::ItemDone { ticket, .. } => Some(ticket),
@@ -523,6 +583,12 @@ impl Projector for StoreProjections {
             }
             Event::ItemRestored { item } => {
                 write_register(db, &format!("86:{item}"), &key, "in")?;
+            }
+            Event::ClockedIn { staff } => {
+                write_register(db, &format!("clock:{staff}"), &key, "in")?;
+            }
+            Event::ClockedOut { staff } => {
+                write_register(db, &format!("clock:{staff}"), &key, "out")?;
             }
             Event::StaffAdded {
                 staff,
@@ -734,6 +800,11 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Whether a person is clocked in, as the journal says.
+pub fn clocked_in(db: &Connection, staff: &str) -> rusqlite::Result<bool> {
+    Ok(register(db, &format!("clock:{staff}"))?.as_deref() == Some("in"))
 }
 
 /// Whether an item is on the 86 list by hand.

@@ -164,7 +164,7 @@ fn a_valid_order_becomes_an_opening_its_lines_and_their_send() {
             )
         })
         .collect();
-    let fold = fold_check(keyed);
+    let fold = fold_check(check, keyed);
     assert!(fold.conflicts.is_empty(), "{:?}", fold.conflicts);
     let check = fold.check.expect("the check");
     assert_eq!(check.totals().total.to_string(), "41.37");
