@@ -98,7 +98,8 @@ pub fn plugin(app: &mut App) {
             (scale_to_window, touches, draw)
                 .chain()
                 .after(crate::kitchen::Systems)
-                .run_if(resource_exists::<Screen>),
+                .run_if(resource_exists::<Screen>)
+                .run_if(not(pass_shared::app::screenshot::capturing)),
         );
 }
 

@@ -30,6 +30,12 @@ impl ScreenshotRequest {
     }
 }
 
+/// Run condition: true from the frame the capture is requested on. A screen stops redrawing
+/// then, so that what it reports about the frame (its layout dump) is what the PNG shows.
+pub fn capturing(request: Option<Res<ScreenshotRequest>>) -> bool {
+    request.is_some_and(|r| r.requested_at_frame.is_some())
+}
+
 /// Adds the capture system; it acts only when a [`ScreenshotRequest`] resource is present.
 pub fn plugin(app: &mut App) {
     app.add_systems(

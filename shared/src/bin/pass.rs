@@ -306,6 +306,10 @@ enum TerminalRequest {
         /// A floor-plan file (TOML, see assets/floor.toml); an empty value for the built-in.
         #[arg(long)]
         floor_plan: Option<PathBuf>,
+        /// The broker's address (mqtt://host:port) where the network blocks mDNS, used from
+        /// the terminal's next start; an empty value goes back to discovery.
+        #[arg(long)]
+        broker: Option<String>,
     },
 }
 
@@ -1353,8 +1357,12 @@ fn terminal(
                 return_to_pin_after_close,
                 idle_minutes,
                 floor_plan,
+                broker,
             } => {
                 let mut change = serde_json::Map::new();
+                if let Some(v) = broker {
+                    change.insert("broker".into(), json!(v));
+                }
                 if let Some(v) = letter {
                     change.insert("letter".into(), json!(v));
                 }

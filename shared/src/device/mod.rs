@@ -271,7 +271,8 @@ impl Device {
                     TerminalSettings::path_for(&config.db),
                     config.device.as_str(),
                 )
-                .map_err(anyhow::Error::msg)?,
+                .map_err(anyhow::Error::msg)?
+                .with_device_file(files::DeviceFile::path_for(&config.db)),
             )),
             _ => None,
         };

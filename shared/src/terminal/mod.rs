@@ -96,6 +96,51 @@ pub trait TerminalHost {
     fn link(&self) -> Link;
 }
 
+/// A terminal over a bare journal, with no network: for tools, screen tests and benchmarks
+/// that work a terminal in-process. Its link is whatever [`JournalHost::link`] holds.
+#[derive(Debug)]
+pub struct JournalHost {
+    pub journal: Journal,
+    pub clock: Arc<dyn crate::clock::Clock>,
+    pub device: String,
+    pub link: Link,
+}
+
+impl JournalHost {
+    /// A host for device `device` over `journal`, on `clock`, shown as connected to one peer.
+    pub fn new(journal: Journal, clock: Arc<dyn crate::clock::Clock>, device: &str) -> JournalHost {
+        JournalHost {
+            journal,
+            clock,
+            device: device.to_owned(),
+            link: Link {
+                connected: true,
+                cut_off_since_ms: None,
+                unconfirmed: 0,
+                peers: vec!["kitchen".to_owned()],
+            },
+        }
+    }
+}
+
+impl TerminalHost for JournalHost {
+    fn journal(&self) -> &Journal {
+        &self.journal
+    }
+    fn append(&self, event: &Event) -> Result<crate::journal::Committed, JournalError> {
+        self.journal.append(event)
+    }
+    fn now_ms(&self) -> i64 {
+        self.clock.wall_ms()
+    }
+    fn device_id(&self) -> String {
+        self.device.clone()
+    }
+    fn link(&self) -> Link {
+        self.link.clone()
+    }
+}
+
 /// The ordering screen's state: the check shown and where new lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ordering {
@@ -144,6 +189,8 @@ pub const MAX_GUESTS: u32 = 99;
 pub struct Terminal {
     settings: TerminalSettings,
     settings_path: Option<PathBuf>,
+    /// The device's configuration file (the broker's address), when it keeps one.
+    device_file: Option<PathBuf>,
     floor: FloorPlan,
     session: Session,
     pin_entry: String,
@@ -176,6 +223,7 @@ impl Terminal {
         Terminal {
             settings,
             settings_path: None,
+            device_file: None,
             floor,
             session: Session::default(),
             pin_entry: String::new(),
@@ -206,6 +254,12 @@ impl Terminal {
         let mut terminal = Terminal::new(settings, floor);
         terminal.settings_path = Some(path);
         Ok(terminal)
+    }
+
+    /// Keeps the broker's address (a settings change) in the device's configuration file.
+    pub fn with_device_file(mut self, path: PathBuf) -> Terminal {
+        self.device_file = Some(path);
+        self
     }
 
     pub fn settings(&self) -> &TerminalSettings {
@@ -390,9 +444,12 @@ impl Terminal {
             ),
             Err(e) => return Err(e),
         };
+        let floor = self.floor_view(host)?;
+        let elsewhere = views::elsewhere(&floor, &o.check);
         Ok(OrderView {
             check,
             menu,
+            elsewhere,
             pending: PendingView {
                 seat: o.seat,
                 course: o.course,

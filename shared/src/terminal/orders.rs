@@ -429,8 +429,28 @@ impl Terminal {
             }
             (Some(_), None) => Some(FloorPlan::default_plan()),
         };
+        let device_file = match (&change.broker, &self.device_file) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "this terminal keeps no configuration file: give --broker at start",
+                ));
+            }
+            (Some(broker), Some(path)) => {
+                let mut file = crate::device::files::DeviceFile::load(path)
+                    .map_err(|e| invalid(e.to_string()))?;
+                file.broker = Some(broker.trim().to_owned()).filter(|b| !b.is_empty());
+                // Checked whole before anything is written.
+                crate::device::files::DeviceFile::parse(&file.to_toml()).map_err(invalid)?;
+                Some((file, path.clone()))
+            }
+        };
         if let Some(path) = &self.settings_path {
             next.save(path).map_err(invalid)?;
+        }
+        if let Some((file, path)) = device_file {
+            file.save(&path).map_err(|e| invalid(e.to_string()))?;
+            tracing::info!(broker = ?file.broker, "broker address changed: used from the next start");
         }
         tracing::info!(%manager, "terminal settings changed");
         self.settings = next;

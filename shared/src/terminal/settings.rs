@@ -135,6 +135,10 @@ pub struct SettingsChange {
     /// A floor-plan file to draw from now on; an empty path goes back to the built-in plan.
     #[serde(default)]
     pub floor_plan: Option<PathBuf>,
+    /// The broker's address (`mqtt://host:port`) for stores whose network blocks mDNS, kept in
+    /// the device's configuration file and used from the next start; empty: find it by mDNS.
+    #[serde(default)]
+    pub broker: Option<String>,
 }
 
 impl TerminalSettings {

@@ -361,12 +361,51 @@ pub struct PendingView {
 }
 
 /// The ordering screen: the check, the menu and the dialog if one is open.
+/// Where a check can go (move) or come from (merge): a table of the floor plan and the open
+/// checks on it, or an open check on no table (a tab, takeout).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Elsewhere {
+    /// The table, or `None` for the checks on no table.
+    pub table: Option<String>,
+    pub name: String,
+    /// Open checks there, other than the one shown: (check id, order number).
+    pub checks: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderView {
     pub check: CheckView,
     pub menu: MenuView,
     pub pending: PendingView,
     pub dialog: Option<ModifierDialog>,
+    /// Every table and the other open checks, for moving this check or merging another in.
+    pub elsewhere: Vec<Elsewhere>,
+}
+
+/// The floor as move and merge choices, leaving out `shown`.
+pub fn elsewhere(floor: &FloorView, shown: &str) -> Vec<Elsewhere> {
+    let others = |checks: &[TableCheck]| -> Vec<(String, String)> {
+        checks
+            .iter()
+            .filter(|c| c.check != shown)
+            .map(|c| (c.check.clone(), c.number.clone()))
+            .collect()
+    };
+    let mut out: Vec<Elsewhere> = floor
+        .tables
+        .iter()
+        .map(|t| Elsewhere {
+            table: Some(t.id.clone()),
+            name: t.name.clone(),
+            checks: others(&t.checks),
+        })
+        .collect();
+    out.push(Elsewhere {
+        table: None,
+        name: "Tabs and takeout".to_owned(),
+        checks: others(&floor.other_checks),
+    });
+    out
 }
 
 /// Which screen fills the terminal.

@@ -1,6 +1,6 @@
 //! Touch-first egui style: large, high-contrast text and finger-sized targets.
 
-use bevy_egui::egui::{self, Color32, FontFamily, FontId, TextStyle};
+use egui::{self, Color32, FontFamily, FontId, TextStyle};
 
 /// Smallest side of anything a finger has to hit, in points (platform guidelines ask for 44–48).
 pub const MIN_TOUCH_TARGET: f32 = 64.0;
@@ -16,26 +16,26 @@ pub fn touch_style(style: &mut egui::Style) {
     style.text_styles = [
         (
             TextStyle::Heading,
-            FontId::new(64.0, FontFamily::Proportional),
+            FontId::new(48.0, FontFamily::Proportional),
         ),
-        (TextStyle::Body, FontId::new(36.0, FontFamily::Proportional)),
+        (TextStyle::Body, FontId::new(30.0, FontFamily::Proportional)),
         (
             TextStyle::Button,
-            FontId::new(36.0, FontFamily::Proportional),
+            FontId::new(30.0, FontFamily::Proportional),
         ),
         (
             TextStyle::Monospace,
-            FontId::new(32.0, FontFamily::Monospace),
+            FontId::new(28.0, FontFamily::Monospace),
         ),
         (
             TextStyle::Small,
-            FontId::new(24.0, FontFamily::Proportional),
+            FontId::new(22.0, FontFamily::Proportional),
         ),
     ]
     .into();
     style.spacing.interact_size = egui::vec2(MIN_TOUCH_TARGET, MIN_TOUCH_TARGET);
-    style.spacing.button_padding = egui::vec2(24.0, 16.0);
-    style.spacing.item_spacing = egui::vec2(16.0, 24.0);
+    style.spacing.button_padding = egui::vec2(16.0, 12.0);
+    style.spacing.item_spacing = egui::vec2(12.0, 12.0);
 }
 
 #[cfg(test)]
@@ -48,8 +48,9 @@ mod tests {
         touch_style(&mut style);
         let size = |text_style: TextStyle| style.text_styles[&text_style].size;
         assert!(size(TextStyle::Heading) >= 48.0);
-        assert!(size(TextStyle::Body) >= 32.0);
-        assert!(size(TextStyle::Button) >= 32.0);
+        assert!(size(TextStyle::Body) >= 28.0);
+        assert!(size(TextStyle::Button) >= 28.0);
+        assert!(size(TextStyle::Small) >= 20.0);
         assert!(style.spacing.interact_size.min_elem() >= 48.0);
     }
 

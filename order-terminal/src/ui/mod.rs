@@ -1,0 +1,96 @@
+//! The terminal's screens: plain egui functions over the terminal's view
+//! ([`pass_shared::terminal::views::View`]) that hand each tap back as an
+//! [`Intent`]. They hold no order state of their own: what is on the check, who is signed in and
+//! which screen is up all come from the view. [`Local`] keeps only what a half-finished dialog
+//! needs (the digits of a manager's PIN, the reason being chosen, the guests being counted).
+//!
+//! - [`sign_in`]: the PIN pad, clocking in and out;
+//! - [`floor`]: the floor plan and the other open checks, the "open table" dialog;
+//! - [`order`]: the check, the menu, the modifier dialog, send / hold / fire, corrections,
+//!   split, move and merge;
+//! - [`approval`]: the manager's PIN and a reason, asked before a void, comp or discount;
+//! - [`settings`]: the terminal's settings, behind a manager's PIN;
+//! - [`status`]: the bar along the top (who, link, unconfirmed events) and the notice.
+//!
+//! Drawing never fails and never writes: the caller applies the intent (and shows a refusal in
+//! the next view's notice).
+
+pub mod approval;
+pub mod floor;
+pub mod order;
+pub mod settings;
+pub mod sign_in;
+pub mod status;
+pub mod touch;
+pub mod widgets;
+
+use pass_shared::terminal::Intent;
+use pass_shared::terminal::views::{ScreenView, View};
+
+pub use approval::{Approval, Guarded};
+pub use touch::touch_style;
+
+/// Product and role, shown in the window title and on the sign-in screen.
+pub const TITLE: &str = "Pass — Order terminal";
+
+/// What the screens remember between frames that is not the terminal's: a dialog's input
+/// before it becomes an intent. Cleared whenever the screen changes under it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Local {
+    /// Clocking in or out from the sign-in screen, and the PIN typed for it.
+    pub clock: Option<sign_in::Clocking>,
+    /// Guests counted in the "open table" dialog.
+    pub guests: Option<u32>,
+    /// The line tapped on the check (its actions show).
+    pub selected_line: Option<String>,
+    /// The right-hand panel of the ordering screen.
+    pub panel: order::Panel,
+    /// A correction or a settings change waiting for a manager's PIN.
+    pub approval: Option<Approval>,
+    /// The settings form, while it is open.
+    pub settings: Option<settings::Form>,
+    /// The check the ordering screen showed last (to drop stale selections).
+    pub shown_check: Option<String>,
+}
+
+/// Draws the whole terminal for `view`; what was tapped, if anything.
+pub fn terminal_ui(ui: &mut egui::Ui, view: &View, local: &mut Local) -> Option<Intent> {
+    let mut intent = status::status_ui(ui, &view.status, local);
+    if let Some(notice) = &view.notice {
+        status::notice_ui(ui, notice);
+    }
+    if let Some(form) = &mut local.settings {
+        let (done, asked) = settings::settings_ui(ui, form);
+        if let Some(guarded) = asked {
+            local.approval = Some(Approval::new(guarded));
+        }
+        if done {
+            local.settings = None;
+        }
+    } else {
+        let screen = match &view.screen {
+            ScreenView::SignIn(sign_in) => {
+                local.selected_line = None;
+                local.approval = None;
+                sign_in::sign_in_ui(ui, sign_in, local)
+            }
+            ScreenView::Floor(floor) => {
+                local.selected_line = None;
+                floor::floor_ui(ui, floor, local)
+            }
+            ScreenView::Order(order) => {
+                if local.shown_check.as_deref() != Some(order.check.check.as_str()) {
+                    local.shown_check = Some(order.check.check.clone());
+                    local.selected_line = None;
+                    local.panel = order::Panel::Menu;
+                }
+                order::order_ui(ui, order, local)
+            }
+        };
+        intent = intent.or(screen);
+    }
+    if let Some(asked) = approval::approval_ui(ui.ctx(), local) {
+        intent = intent.or(Some(asked));
+    }
+    intent
+}
