@@ -20,3 +20,6 @@ say "kitchen screen frame time, restore time and memory with 300 tickets (releas
 ensure_packages xvfb xauth mesa-vulkan-drivers libvulkan1
 cargo build --quiet --release -p kds
 cargo bench --quiet -p kds --bench frame
+say "order terminal frame time on the ordering screen (release, Xvfb + software Vulkan)"
+cargo build --quiet --release -p order-terminal
+cargo bench --quiet -p order-terminal --bench frame

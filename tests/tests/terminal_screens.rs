@@ -1,81 +1,21 @@
 //! The order terminal as a server sees it: the sign-in, floor-plan and ordering screens rendered
 //! under Xvfb with Mesa's software Vulkan and read back by tesseract, which must find the labels
-//! a server looks for. The store is set up in-process through the terminal's own intents (tables
-//! seated, lines sent) on a controlled clock; the app is then started on that database with
+//! a server looks for. The store is set up in-process through the terminal's own intents
+//! (`pass_shared::terminal::sample`: tables seated, lines sent) on a controlled clock; the app is then started on that database with
 //! `--intents` to reach the screen photographed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
-
-use pass_shared::clock::ManualClock;
-use pass_shared::event::DeviceRole;
-use pass_shared::journal::{Journal, JournalOptions};
-use pass_shared::projection::StoreProjections;
-use pass_shared::terminal::{FloorPlan, Intent, JournalHost, Terminal, TerminalSettings};
 use pass_tests::{Mosquitto, bin, python};
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// 2026-01-01 19:30 UTC.
 const NOW_MS: i64 = 1_767_295_800_000;
 
-/// A store with tables 3, 7 and 12 seated (12 with a burger, fries and a held dessert course).
+/// The sample dining room (tables 3, 10 and 12 seated, 12 with ten lines sent).
 fn seated_store(dir: &Path) -> PathBuf {
     let db = dir.join("t1.db");
-    let clock = ManualClock::starting_at(NOW_MS - 40 * 60_000);
-    let journal = Journal::open_with(
-        &db,
-        JournalOptions::new(Arc::new(clock.clone()), DeviceRole::OrderTerminal, "t1"),
-        vec![Box::new(StoreProjections::new())],
-    )
-    .expect("journal");
-    pass_shared::kitchen::sample::publish_store(&journal).expect("store");
-    let host = JournalHost::new(journal, Arc::new(clock.clone()), "t1");
-    let mut settings = TerminalSettings::new("t1");
-    settings.return_to_pin_after_send = false;
-    let mut t = Terminal::new(settings, FloorPlan::default_plan());
-    let mut act = |intent: Intent| {
-        let shown = format!("{intent:?}");
-        t.apply(&host, intent)
-            .unwrap_or_else(|e| panic!("{shown}: {e}"))
-    };
-    act(Intent::SignIn { pin: "1357".into() });
-    for (table, guests, lines) in [
-        ("3", 2, vec![("caesar_salad", vec!["dressing_caesar"])]),
-        ("7", 3, vec![("ribeye", vec!["medium_rare"])]),
-        (
-            "12",
-            4,
-            vec![("classic_burger", vec!["medium"]), ("fries", vec![])],
-        ),
-    ] {
-        let check = act(Intent::OpenCheck {
-            table: Some(table.into()),
-            guests,
-            seats: None,
-            order_type: None,
-        })
-        .check
-        .expect("check");
-        for (seat, (item, modifiers)) in lines.into_iter().enumerate() {
-            act(Intent::AddLine {
-                check: check.clone(),
-                item: item.into(),
-                modifiers: modifiers.into_iter().map(str::to_owned).collect(),
-                qty: 1,
-                seat: Some(seat as u32 + 1),
-                course: 1,
-                notes: String::new(),
-            });
-        }
-        act(Intent::Send {
-            check: check.clone(),
-        });
-        clock.advance(5 * 60_000);
-    }
-    act(Intent::SignOut);
-    drop(t);
-    drop(host);
+    pass_shared::terminal::sample::seated_store(&db, "t1", NOW_MS).expect("the sample room");
     db
 }
 

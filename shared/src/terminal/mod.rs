@@ -24,6 +24,7 @@
 pub mod floor;
 pub mod intents;
 mod orders;
+pub mod sample;
 pub mod session;
 pub mod settings;
 pub mod views;
