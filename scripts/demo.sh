@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Pass appliance demo on this machine: one kitchen screen per station of the sample
-# menu plus expo, each in its own window with its own database, finding each other by mDNS on
-# loopback; the first screen to find no broker hosts the embedded one. Installs what it needs
+# menu plus expo and one order terminal, each in its own window with its own database, finding
+# each other by mDNS on loopback; the first screen to find no broker hosts the embedded one. Installs what it needs
 # first. The store (sample menu, demo staff) is set up once in ~/.cache/pass-demo; starting again
 # resumes from the journals. Ctrl-C stops everything.
 #
@@ -25,8 +25,14 @@ mkdir -p "$dir"
 if [ ! -f "$dir/grill.db" ]; then
     say "setting up the demo store in $dir (sample menu, demo staff)"
     "$bin/pass" store init --db "$dir/grill.db" --menu assets/menu.toml --owner "Olivia" --pin 2580 >/dev/null
+    for person in "sam Sam server 1357" "ana Ana server 2468" "ben Ben bartender 3690"; do
+        read -r id name role pin <<<"$person"
+        "$bin/pass" store add-staff --db "$dir/grill.db" --id "$id" --name "$name" --role "$role" \
+            --pin "$pin" --by-pin 2580 >/dev/null
+    done
 fi
-say "demo staff: Olivia (owner) PIN 2580 — she can change any screen's settings (F10 on a screen)"
+say "demo staff PINs: Olivia (owner) 2580, Sam (server) 1357, Ana (server) 2468, Ben (bartender) 3690"
+say "Olivia approves voids and comps and changes settings (F10 on a kitchen screen)"
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
     say "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set): the windows cannot open here."
@@ -47,6 +53,10 @@ for station in "${stations[@]}"; do
         --store "$store" --db "$dir/$station.db" --mdns loopback --window 1280x720 &
     pids+=($!)
 done
-say "running: kitchen screens for ${stations[*]} (logs on this terminal) — Ctrl-C stops them all"
+PASS_LOG="${PASS_LOG:-warn}" "$bin/order-terminal" --device front --store "$store" \
+    --db "$dir/front.db" --mdns loopback --window 1366x768 &
+pids+=($!)
+say "running: kitchen screens for ${stations[*]} and order terminal 'front' (logs on this terminal) — Ctrl-C stops them all"
+say "sign in on the terminal with Sam's PIN 1357, tap a table, order, send: the kitchen screens show it"
 say "work a screen from another terminal: $bin/pass kitchen --control $dir/grill.sock list"
 wait -n "${pids[@]}" || true

@@ -76,8 +76,18 @@ fn read_view(device: &DeviceHandle, shown: &mut Shown) {
     );
 }
 
+/// The screens are laid out for 1920 × 1080 points; a smaller or larger window zooms them to fit.
+fn fit_to_window(ctx: &egui::Context) {
+    let pixels = ctx.viewport_rect().size() * ctx.pixels_per_point();
+    let zoom = (pixels.x / 1920.0).min(pixels.y / 1080.0).clamp(0.5, 3.0);
+    if zoom.is_finite() && (ctx.zoom_factor() - zoom).abs() > 0.01 {
+        ctx.set_zoom_factor(zoom);
+    }
+}
+
 fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown>) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
+    fit_to_window(&ctx);
     read_view(&device.0, &mut shown);
     let shown = &mut *shown;
     let mut tapped = None;

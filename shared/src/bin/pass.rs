@@ -641,6 +641,27 @@ enum StoreCommand {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Add a person to the staff (every device learns them by replication). Needs the PIN of
+    /// someone allowed to manage staff of that role (a manager adds servers and bartenders, an
+    /// owner anyone). The new PIN must not be anyone else's.
+    AddStaff {
+        #[arg(long)]
+        db: PathBuf,
+        /// Their staff id (a-z, 0-9, `_`, `-`): what events record.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// server, bartender, manager or owner.
+        #[arg(long)]
+        role: String,
+        /// Their PIN (4 to 8 digits).
+        #[arg(long)]
+        pin: String,
+        /// The PIN of the manager or owner adding them.
+        #[arg(long)]
+        by_pin: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -751,6 +772,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             value,
             pin,
         }) => store_set(&db, &setting, &value, &pin),
+        Command::Store(StoreCommand::AddStaff {
+            db,
+            id,
+            name,
+            role,
+            pin,
+            by_pin,
+        }) => store_add_staff(&db, &id, &name, &role, &pin, &by_pin),
         Command::Store(StoreCommand::Settings { db }) => {
             let conn = pass_shared::journal::open_read_only(&db)
                 .with_context(|| format!("opening {}", db.display()))?;
@@ -934,21 +963,13 @@ fn store_set(
     let current = journal.read(projection::store_settings)?;
     current.apply(&change)?;
     let people = journal.read(projection::staff)?;
-    let mut throttle = staff::SignInThrottle::new(staff::ThrottlePolicy::default());
-    let now = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
-    let who = staff::sign_in(&people, pin, now, &mut throttle)
-        .map_err(|e| anyhow::anyhow!("sign-in: {e}"))?;
-    let person = people
-        .iter()
-        .find(|p| *p.id() == who)
-        .context("the person who signed in is not on the staff list")?;
-    if !person.permits(staff::Permission::ChangeStoreSettings) {
-        anyhow::bail!(
-            "{} ({}) may not change store settings",
-            person.name(),
-            person.role().as_str()
-        );
-    }
+    let person = signed_in(
+        &people,
+        pin,
+        staff::Permission::ChangeStoreSettings,
+        "change store settings",
+    )?;
+    let who = person.id().clone();
     let record = match change {
         SettingChange::StockDeduction(d) => SettingRecord::DeductStockOn(d.as_str().to_owned()),
         SettingChange::CutoffHour(h) => SettingRecord::DayCutoffHour(h),
@@ -960,6 +981,94 @@ fn store_set(
         by: who.to_string(),
     })?;
     println!("{setting} = {value} (changed by {})", person.name());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The person whose PIN this is, if their role allows `permission` (`doing` names it).
+fn signed_in<'a>(
+    people: &'a [staff::Staff],
+    pin: &str,
+    permission: staff::Permission,
+    doing: &str,
+) -> anyhow::Result<&'a staff::Staff> {
+    let mut throttle = staff::SignInThrottle::new(staff::ThrottlePolicy::default());
+    let now = u64::try_from(SystemClock.wall_ms()).unwrap_or(0);
+    let who = staff::sign_in(people, pin, now, &mut throttle)
+        .map_err(|e| anyhow::anyhow!("sign-in: {e}"))?;
+    let person = people
+        .iter()
+        .find(|p| *p.id() == who)
+        .context("the person who signed in is not on the staff list")?;
+    if !person.permits(permission) {
+        anyhow::bail!(
+            "{} ({}) may not {doing}",
+            person.name(),
+            person.role().as_str()
+        );
+    }
+    Ok(person)
+}
+
+/// `pass store add-staff`: checks everything, then writes one `staff_added`.
+fn store_add_staff(
+    db: &std::path::Path,
+    id: &str,
+    name: &str,
+    role: &str,
+    pin: &str,
+    by_pin: &str,
+) -> anyhow::Result<ExitCode> {
+    let role: staff::Role = role.parse().map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        anyhow::bail!("--name: give 1 to 60 characters");
+    }
+    let valid_id = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid_id {
+        anyhow::bail!("--id: 1 to 64 characters of a-z, 0-9, `_` and `-`");
+    }
+    staff::check_new_pin(pin).map_err(|e| anyhow::anyhow!("--pin: {e}"))?;
+    let journal = open_store_db(db)?;
+    let people = journal.read(projection::staff)?;
+    let by = signed_in(
+        &people,
+        by_pin,
+        staff::Permission::ManageStaff,
+        "manage staff",
+    )?;
+    if !by.role().can_manage(role) {
+        anyhow::bail!(
+            "{} ({}) may not add a {}",
+            by.name(),
+            by.role().as_str(),
+            role.as_str()
+        );
+    }
+    if people.iter().any(|p| p.id().to_string() == id) {
+        anyhow::bail!("--id: `{id}` is already on the staff");
+    }
+    if people.iter().any(|p| p.is_active() && p.pin().verify(pin)) {
+        anyhow::bail!("--pin: someone already has that PIN: choose another");
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| anyhow::anyhow!("no randomness for the PIN's salt: {e}"))?;
+    let hash = staff::PinHash::new(pin, salt).map_err(|e| anyhow::anyhow!("--pin: {e}"))?;
+    journal.append(&Event::StaffAdded {
+        staff: id.to_owned(),
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        pin_hash: hash.as_str().to_owned(),
+    })?;
+    println!(
+        "{name} added as {} (staff id `{id}`, by {})",
+        role.as_str(),
+        by.name()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
