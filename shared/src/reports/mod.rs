@@ -31,6 +31,7 @@
 //!
 //! See [`export`] for the files and their columns.
 
+pub mod cli;
 pub mod export;
 pub mod sales;
 pub mod service;

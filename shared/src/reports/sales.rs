@@ -202,11 +202,11 @@ struct SaleRow {
     total: i64,
 }
 
+/// The sales of a period, and the late ones it lists with the day each was made on.
+type PlacedSales = (Vec<SaleRow>, Vec<(SaleRow, BusinessDay)>);
+
 /// Where each candidate sale belongs; those of the period and the late ones it lists.
-fn placed_sales(
-    db: &Connection,
-    period: Period,
-) -> Result<(Vec<SaleRow>, Vec<(SaleRow, BusinessDay)>), ReportError> {
+fn placed_sales(db: &Connection, period: Period) -> Result<PlacedSales, ReportError> {
     // A sale moves at most a few days forward from the day it closed on.
     let first = period.from.number().saturating_sub(4);
     let mut stmt = db.prepare_cached(

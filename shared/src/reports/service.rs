@@ -552,7 +552,7 @@ fn last_hour(
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_unstable_by_key(|r| r.0);
     let mut all = Acc::default();
     let mut stations: std::collections::BTreeMap<String, Acc> = Default::default();
     for (time_ms, station, order_type, recalls) in rows {
