@@ -1,8 +1,9 @@
 //! The service-time report over a million finished tickets, with exact percentiles.
 //!
-//! The report reads only the facts the projections keep (`proj_ticket_times`,
-//! `proj_ticket_items`), so the bench writes those rows straight into a database built with the
-//! real schema: a million tickets over a year of business days (4 stations, 20 servers, two
+//! The report reads only the facts the projections keep (finished tickets in
+//! `proj_ticket_times`, packed by day, station and hour in `proj_ticket_chunks`), so the bench
+//! writes those rows straight into a database built with the real schema and packs them as the
+//! projections do: a million tickets over a year of business days (4 stations, 20 servers, two
 //! order types, one or two menu items each, times from 10 seconds to 4 hours with a long tail,
 //! one in fifty recalled). Then it times the whole report over the whole year (every figure:
 //! by station, hour, item, server and order type; station by hour; the distribution; the late
@@ -67,15 +68,8 @@ fn fill(conn: &mut Connection, tickets: usize, first_day: BusinessDay) {
         let mut ticket = tx
             .prepare(
                 "INSERT INTO proj_ticket_times (ticket_id, check_id, number, station, order_type,
-                     server, day, hour, shown_ms, bumped_ms, time_ms, recalls)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .expect("prepare");
-        let mut item = tx
-            .prepare(
-                "INSERT OR IGNORE INTO proj_ticket_items (ticket_id, item, check_id, order_type,
-                     day, time_ms, recalls)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     server, day, hour, shown_ms, bumped_ms, time_ms, recalls, items)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .expect("prepare");
         let per_day = tickets.div_ceil(365);
@@ -83,7 +77,11 @@ fn fill(conn: &mut Connection, tickets: usize, first_day: BusinessDay) {
             let r = rng.next();
             let day = first_day.number() + u32::try_from(i / per_day).expect("days");
             let station = STATIONS[(r % 4) as usize];
-            let order_type = if r % 7 == 0 { "takeout" } else { "dine_in" };
+            let order_type = if r.is_multiple_of(7) {
+                "takeout"
+            } else {
+                "dine_in"
+            };
             let server = format!("server{}", (r >> 8) % 20);
             let hour = 17 + ((r >> 16) % 6) as i64;
             // 2 to 20 minutes mostly; a long tail; a few outliers either side.
@@ -93,14 +91,17 @@ fn fill(conn: &mut Connection, tickets: usize, first_day: BusinessDay) {
                 2..=9 => 20 * 60_000 + ((r >> 32) % 40 * 60_000) as i64,
                 _ => 120_000 + ((r >> 32) % 1_080_000) as i64,
             };
-            let recalls = i64::from((r >> 40) % 50 == 0);
+            let recalls = i64::from((r >> 40).is_multiple_of(50));
             let shown_ms = 1_777_000_000_000 + i as i64 * 31_000;
-            let id = format!("c{}/{i}/{station}/1", i / 2);
-            let check = format!("c{}", i / 2);
+            let mut items: Vec<&str> = (0..1 + (r >> 48) % 2)
+                .map(|k| ITEMS[((r >> (50 + k)) % 12) as usize])
+                .collect();
+            items.sort_unstable();
+            items.dedup();
             ticket
                 .execute(params![
-                    id,
-                    check,
+                    format!("c{}/{i}/{station}/1", i / 2),
+                    format!("c{}", i / 2),
                     format!("A{}", i % 999),
                     station,
                     order_type,
@@ -110,23 +111,14 @@ fn fill(conn: &mut Connection, tickets: usize, first_day: BusinessDay) {
                     shown_ms,
                     shown_ms + time_ms,
                     time_ms,
-                    recalls
+                    recalls,
+                    items.join(" "),
                 ])
                 .expect("ticket");
-            for k in 0..1 + (r >> 48) % 2 {
-                item.execute(params![
-                    id,
-                    ITEMS[((r >> (50 + k)) % 12) as usize],
-                    check,
-                    order_type,
-                    day,
-                    time_ms,
-                    recalls
-                ])
-                .expect("item");
-            }
         }
     }
+    let chunks = pass_shared::projection::repack_ticket_chunks(&tx).expect("pack");
+    println!("{chunks} chunks packed");
     tx.commit().expect("commit");
 }
 
@@ -180,6 +172,9 @@ fn main() {
     println!();
     println!("| service-time report | median |");
     println!("|---|---|");
-    println!("| {tickets} tickets, a year, every figure | {:.1} ms |", median(whole));
+    println!(
+        "| {tickets} tickets, a year, every figure | {:.1} ms |",
+        median(whole)
+    );
     println!("| one business day | {:.2} ms |", median(single));
 }

@@ -56,7 +56,11 @@ fn journal(events: usize) -> PathBuf {
     if done.exists() {
         return path;
     }
-    for p in [&path, &path.with_extension("db-wal"), &path.with_extension("db-shm")] {
+    for p in [
+        &path,
+        &path.with_extension("db-wal"),
+        &path.with_extension("db-shm"),
+    ] {
         let _ = std::fs::remove_file(p);
     }
     let start = Instant::now();
@@ -118,6 +122,9 @@ fn main() {
     println!();
     println!("| pass journal verify, {events} events | median |");
     println!("|---|---|");
-    println!("| default (hashes, links, head signatures) | {:.2} s |", median(default));
+    println!(
+        "| default (hashes, links, head signatures) | {:.2} s |",
+        median(default)
+    );
     println!("| --all-signatures | {:.2} s |", median(all));
 }

@@ -273,7 +273,8 @@ const MIGRATIONS: &[&str] = &[
     r#"
     -- One row per finished ticket (shown and bumped on one screen). `day` is the business day
     -- (BusinessDay::number) and `hour` the store's local hour (0-23) of the showing, by the store
-    -- settings in force; a change of time zone or cut-off rewrites them.
+    -- settings in force; a change of time zone or cut-off rewrites them. `items`: the menu items
+    -- on it, sorted, separated by spaces.
     CREATE TABLE proj_ticket_times (
         ticket_id   TEXT PRIMARY KEY,
         check_id    TEXT NOT NULL,
@@ -286,27 +287,22 @@ const MIGRATIONS: &[&str] = &[
         shown_ms    INTEGER NOT NULL,
         bumped_ms   INTEGER NOT NULL,
         time_ms     INTEGER NOT NULL,
-        recalls     INTEGER NOT NULL
+        recalls     INTEGER NOT NULL,
+        items       TEXT NOT NULL
     );
-    -- Covers the service-time report: a range of days is read from the index alone.
-    CREATE INDEX proj_ticket_times_report
-        ON proj_ticket_times (day, station, hour, order_type, server, time_ms, recalls);
+    CREATE INDEX proj_ticket_times_by_chunk ON proj_ticket_times (day, station, hour);
     CREATE INDEX proj_ticket_times_by_check ON proj_ticket_times (check_id);
-    CREATE INDEX proj_ticket_times_by_bump ON proj_ticket_times (bumped_ms, station, time_ms);
-    -- The menu items on each finished ticket (for ticket time by item).
-    CREATE TABLE proj_ticket_items (
-        ticket_id  TEXT NOT NULL,
-        item       TEXT NOT NULL,
-        check_id   TEXT NOT NULL,
-        order_type TEXT NOT NULL,
-        day        INTEGER NOT NULL,
-        time_ms    INTEGER NOT NULL,
-        recalls    INTEGER NOT NULL,
-        PRIMARY KEY (ticket_id, item)
-    );
-    CREATE INDEX proj_ticket_items_report
-        ON proj_ticket_items (day, item, order_type, time_ms, recalls);
-    CREATE INDEX proj_ticket_items_by_check ON proj_ticket_items (check_id);
+    CREATE INDEX proj_ticket_times_by_bump ON proj_ticket_times (bumped_ms);
+    -- The same tickets packed by business day, station and local hour (what the service-time
+    -- report reads; see projection::report_facts::chunk for the layout).
+    CREATE TABLE proj_ticket_chunks (
+        day      INTEGER NOT NULL,
+        station  TEXT NOT NULL,
+        hour     INTEGER NOT NULL,
+        tickets  INTEGER NOT NULL,
+        data     BLOB NOT NULL,
+        PRIMARY KEY (day, station, hour)
+    ) WITHOUT ROWID;
     -- One row per sale (a closed check): the business day and local hour of its closing
     -- instant (before any "late, after Z" placement, which the reports decide).
     CREATE TABLE proj_sales (

@@ -19,7 +19,7 @@
 pub mod day;
 pub mod fold;
 pub mod payments;
-mod report_facts;
+pub(crate) mod report_facts;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -732,7 +732,6 @@ pub fn dump(db: &Connection) -> rusqlite::Result<Vec<String>> {
         ("proj_batches", "terminal, batch, hlc, origin, seq"),
         ("proj_drawers", "drawer, hlc, origin, seq"),
         ("proj_ticket_times", "ticket_id"),
-        ("proj_ticket_items", "ticket_id, item"),
         ("proj_sales", "check_id"),
         ("proj_sale_lines", "check_id, line_id"),
         ("proj_sale_taxes", "check_id, rate"),
@@ -773,7 +772,7 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         "proj_batches",
         "proj_drawers",
         "proj_ticket_times",
-        "proj_ticket_items",
+        "proj_ticket_chunks",
         "proj_sales",
         "proj_sale_lines",
         "proj_sale_taxes",
@@ -822,6 +821,21 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Packs every chunk of finished tickets again from their rows (what the service-time report
+/// reads; see `report_facts`); returns how many chunks there are. The projections keep them
+/// packed as events apply: this is for tools that write ticket rows themselves.
+pub fn repack_ticket_chunks(db: &Connection) -> rusqlite::Result<usize> {
+    db.execute("DELETE FROM proj_ticket_chunks", [])?;
+    let keys: Vec<(u32, String, u8)> = db
+        .prepare("SELECT DISTINCT day, station, hour FROM proj_ticket_times ORDER BY 1, 2, 3")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (day, station, hour) in &keys {
+        report_facts::chunk::pack(db, *day, station, *hour)?;
+    }
+    Ok(keys.len())
 }
 
 /// Whether a person is clocked in, as the journal says.

@@ -4,7 +4,7 @@
 //! Every report is plain data (serde-serialisable structs, money as [`Money`], times in
 //! milliseconds) computed from a device's database, which may be opened read-only: the screens
 //! draw these structs, `pass report` prints them as a table, CSV or JSON. Reports read the compact
-//! facts the projections keep as each event applies (`proj_ticket_times`, `proj_ticket_items`,
+//! facts the projections keep as each event applies (`proj_ticket_times`, `proj_ticket_chunks`,
 //! `proj_sales`, `proj_sale_lines`, `proj_sale_taxes`, `proj_payments`, `proj_stock_moves`,
 //! `proj_days`, `proj_drawers`; schema version 5), never the raw journal, so they stay fast as
 //! years of service pile up.
@@ -66,6 +66,8 @@ pub enum ReportError {
     Day(#[from] BusinessDayError),
     #[error("the totals overflow: {0}")]
     Overflow(String),
+    #[error("the database holds damaged report facts ({0}); rebuild its projections")]
+    Corrupt(String),
     #[error("reading the database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("writing CSV: {0}")]

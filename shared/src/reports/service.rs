@@ -29,6 +29,7 @@ use crate::domain::business_day::{BusinessDay, StoreSettings};
 use crate::domain::order::OrderType;
 use crate::domain::stats;
 use crate::kitchen::board::{Thresholds, TimerSettings};
+use crate::projection::report_facts::chunk::{Chunk, OTHER_TYPE};
 use crate::projection::store_settings;
 
 use super::{Period, ReportError, check_schema, hour_rank};
@@ -151,19 +152,27 @@ pub struct ServiceTimeReport {
     pub last_hour: Option<LastHour>,
 }
 
-/// Figures being gathered from tickets that arrive in ascending time order.
+/// Figures being gathered in two passes: every ticket is counted ([`Acc::count`]), then the
+/// kept times are offered in ascending order ([`Acc::rank`]) and the ones at the median's and
+/// the 90th percentile's ranks are kept. Nothing else is stored, so a million tickets in a
+/// hundred groups cost a few counters each.
 #[derive(Debug, Default, Clone)]
 struct Acc {
-    kept: Vec<i64>,
+    kept: usize,
     ignored: usize,
     past_alert: usize,
     past_late: usize,
     recalled: usize,
     recalls: u64,
+    seen: usize,
+    /// The ranks of the median and of the 90th percentile, once every ticket was counted.
+    ranks: (usize, usize),
+    median_ms: Option<i64>,
+    p90_ms: Option<i64>,
 }
 
 impl Acc {
-    fn add(&mut self, time_ms: i64, thresholds: Thresholds, recalls: u32) {
+    fn count(&mut self, time_ms: i64, thresholds: Thresholds, recalls: u32) {
         if recalls > 0 {
             self.recalled += 1;
             self.recalls += u64::from(recalls);
@@ -172,7 +181,7 @@ impl Acc {
             self.ignored += 1;
             return;
         }
-        self.kept.push(time_ms);
+        self.kept += 1;
         let secs = time_ms / 1000;
         if secs >= i64::from(thresholds.alert_secs) {
             self.past_alert += 1;
@@ -182,19 +191,102 @@ impl Acc {
         }
     }
 
-    /// The figures; `kept` must be ascending.
+    /// Every ticket was counted: the ranks to look for.
+    fn settle(&mut self) {
+        self.ranks = (
+            stats::percentile_rank(self.kept, 50).unwrap_or(0),
+            stats::percentile_rank(self.kept, 90).unwrap_or(0),
+        );
+    }
+
+    /// The next kept time in ascending order (after [`Acc::settle`]).
+    fn rank(&mut self, time_ms: i64) {
+        self.seen += 1;
+        if self.seen == self.ranks.0 {
+            self.median_ms = Some(time_ms);
+        }
+        if self.seen == self.ranks.1 {
+            self.p90_ms = Some(time_ms);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kept + self.ignored == 0
+    }
+
     fn figures(&self) -> Figures {
-        debug_assert!(self.kept.is_sorted());
         Figures {
-            tickets: self.kept.len(),
+            tickets: self.kept,
             ignored: self.ignored,
-            median_ms: stats::nearest_rank(&self.kept, 50),
-            p90_ms: stats::nearest_rank(&self.kept, 90),
-            on_time: self.kept.len() - self.past_alert,
+            median_ms: self.median_ms,
+            p90_ms: self.p90_ms,
+            on_time: self.kept - self.past_alert,
             past_alert: self.past_alert,
             past_late: self.past_late,
             recalled: self.recalled,
             recalls: self.recalls,
+        }
+    }
+}
+
+const TYPES: usize = OrderType::ALL.len() + 1;
+
+/// Every group's figures: all tickets, by station, server, order type, hour, station and hour,
+/// item. Lists grow as names are met.
+#[derive(Default)]
+struct Accs {
+    all: Acc,
+    stations: Vec<Acc>,
+    servers: Vec<Acc>,
+    types: [Acc; TYPES],
+    hours: [Acc; 24],
+    station_hours: Vec<[Acc; 24]>,
+    items: Vec<Acc>,
+}
+
+impl Accs {
+    fn grow(&mut self, stations: usize, servers: usize, items: usize) {
+        if self.stations.len() < stations {
+            self.stations.resize_with(stations, Acc::default);
+            self.station_hours.resize_with(stations, Default::default);
+        }
+        if self.servers.len() < servers {
+            self.servers.resize_with(servers, Acc::default);
+        }
+        if self.items.len() < items {
+            self.items.resize_with(items, Acc::default);
+        }
+    }
+
+    /// Calls `f` on every group a ticket counts in.
+    fn each(&mut self, k: &Kept, items: &[u32], mut f: impl FnMut(&mut Acc)) {
+        let s = k.station as usize;
+        let h = usize::from(k.hour);
+        f(&mut self.all);
+        f(&mut self.stations[s]);
+        f(&mut self.servers[k.server as usize]);
+        f(&mut self.types[usize::from(k.order_type).min(TYPES - 1)]);
+        f(&mut self.hours[h]);
+        f(&mut self.station_hours[s][h]);
+        for item in items {
+            f(&mut self.items[*item as usize]);
+        }
+    }
+
+    fn settle(&mut self) {
+        let lists = [
+            &mut self.stations[..],
+            &mut self.servers[..],
+            &mut self.types[..],
+            &mut self.hours[..],
+            &mut self.items[..],
+        ];
+        for list in lists {
+            list.iter_mut().for_each(Acc::settle);
+        }
+        self.all.settle();
+        for hours in &mut self.station_hours {
+            hours.iter_mut().for_each(Acc::settle);
         }
     }
 }
@@ -228,16 +320,16 @@ impl Names {
     }
 }
 
-/// One finished ticket as the report reads it.
+/// A ticket as the report reads it, small enough to sort a million by time quickly.
 #[derive(Clone, Copy)]
-struct Row {
-    time_ms: i64,
+struct Kept {
+    time_ms: u32,
     station: u32,
     server: u32,
+    items_at: u32,
     hour: u8,
     order_type: u8,
-    recalls: u32,
-    rowid: i64,
+    items_len: u8,
 }
 
 /// The order types' thresholds by their number in [`OrderType::ALL`], and one for a type this
@@ -253,7 +345,12 @@ fn order_type_index(name: &str) -> Option<u8> {
         .and_then(|i| u8::try_from(i).ok())
 }
 
-const UNKNOWN_TYPE: u8 = u8::MAX;
+const UNKNOWN_TYPE: u8 = OTHER_TYPE;
+
+/// A name's number as a report row holds it.
+fn number(id: usize) -> u32 {
+    u32::try_from(id).unwrap_or(u32::MAX)
+}
 
 /// A text column, borrowed from the row (no copy).
 fn text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a str> {
@@ -276,76 +373,80 @@ pub fn service_time_report(
 
     let mut stations = Names::default();
     let mut servers = Names::default();
-    let mut rows: Vec<Row> = Vec::new();
-    {
-        let mut stmt = db.prepare_cached(
-            "SELECT station, hour, order_type, server, time_ms, recalls, rowid
-             FROM proj_ticket_times INDEXED BY proj_ticket_times_report
-             WHERE day BETWEEN ?1 AND ?2",
-        )?;
-        let mut q = stmt.query(params![period.from.number(), period.to.number()])?;
-        let mut type_cache: Option<(String, u8)> = None;
-        while let Some(r) = q.next()? {
-            let station = stations.id(text(r, 0)?);
-            let hour = u8::try_from(r.get::<_, i64>(1)?).unwrap_or(0) % 24;
-            let type_name = text(r, 2)?;
-            let order_type = match &type_cache {
-                Some((name, t)) if name == type_name => *t,
-                _ => {
-                    let t = order_type_index(type_name).unwrap_or(UNKNOWN_TYPE);
-                    type_cache = Some((type_name.to_owned(), t));
-                    t
-                }
-            };
-            let server = servers.id(text(r, 3)?);
-            rows.push(Row {
-                time_ms: r.get(4)?,
-                recalls: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
-                rowid: r.get(6)?,
-                station: u32::try_from(station).unwrap_or(u32::MAX),
-                server: u32::try_from(server).unwrap_or(u32::MAX),
-                hour,
-                order_type,
-            });
-        }
-    }
-    rows.sort_unstable_by_key(|r| r.time_ms);
-
-    let mut all = Acc::default();
-    let mut by_station = vec![Acc::default(); stations.list.len()];
-    let mut by_server = vec![Acc::default(); servers.list.len()];
-    let mut by_type: HashMap<u8, Acc> = HashMap::new();
-    let mut by_hour: [Acc; 24] = Default::default();
-    let mut station_hours: Vec<[Option<Acc>; 24]> = vec![Default::default(); stations.list.len()];
+    let mut items = Names::default();
+    let mut accs = Accs::default();
+    let mut item_list: Vec<u32> = Vec::new();
+    // The kept tickets (10 s to 4 h: under 2^32 ms), to be sorted by time.
+    let mut kept: Vec<Kept> = Vec::new();
     let bucket_ms = i64::from(options.bucket_secs.max(1)) * 1000;
     let mut distribution: Vec<usize> = Vec::new();
     let mut late: Vec<(i64, i64, i64)> = Vec::new();
-    for r in &rows {
-        let t = thresholds(r.order_type);
-        all.add(r.time_ms, t, r.recalls);
-        let s = r.station as usize;
-        by_station[s].add(r.time_ms, t, r.recalls);
-        by_server[r.server as usize].add(r.time_ms, t, r.recalls);
-        by_type
-            .entry(r.order_type)
-            .or_default()
-            .add(r.time_ms, t, r.recalls);
-        let h = usize::from(r.hour);
-        by_hour[h].add(r.time_ms, t, r.recalls);
-        station_hours[s][h]
-            .get_or_insert_with(Acc::default)
-            .add(r.time_ms, t, r.recalls);
-        if stats::is_counted(r.time_ms) {
-            let bar = usize::try_from(r.time_ms / bucket_ms).unwrap_or(0);
-            if distribution.len() <= bar {
-                distribution.resize(bar + 1, 0);
-            }
-            distribution[bar] += 1;
-            let late_ms = i64::from(t.late_secs) * 1000;
-            if r.time_ms >= late_ms {
-                late.push((r.time_ms, late_ms, r.rowid));
-            }
+    // First pass, as the chunks are read: count every ticket in its groups.
+    {
+        let mut stmt = db.prepare_cached(
+            "SELECT station, hour, data FROM proj_ticket_chunks WHERE day BETWEEN ?1 AND ?2",
+        )?;
+        let mut q = stmt.query(params![period.from.number(), period.to.number()])?;
+        while let Some(r) = q.next()? {
+            let station = number(stations.id(text(r, 0)?));
+            let hour = u8::try_from(r.get::<_, i64>(1)?).unwrap_or(0) % 24;
+            let data = r.get_ref(2)?.as_blob().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Blob,
+                    Box::new(e),
+                )
+            })?;
+            let chunk = Chunk::read(data).map_err(|e| ReportError::Corrupt(e.to_string()))?;
+            let server_numbers: Vec<u32> = chunk
+                .servers
+                .iter()
+                .map(|n| number(servers.id(n)))
+                .collect();
+            let item_numbers: Vec<u32> = chunk.items.iter().map(|n| number(items.id(n))).collect();
+            accs.grow(stations.list.len(), servers.list.len(), items.list.len());
+            chunk
+                .for_each(|t| {
+                    let items_at = item_list.len();
+                    item_list.extend(t.item_indexes().map(|i| item_numbers[usize::from(i)]));
+                    let k = Kept {
+                        time_ms: u32::try_from(t.time_ms).unwrap_or(0),
+                        station,
+                        server: server_numbers[usize::from(t.server)],
+                        items_at: u32::try_from(items_at).unwrap_or(u32::MAX),
+                        hour,
+                        order_type: t.order_type,
+                        items_len: u8::try_from(item_list.len() - items_at).unwrap_or(u8::MAX),
+                    };
+                    let th = thresholds(t.order_type);
+                    accs.each(&k, &item_list[items_at..], |a| {
+                        a.count(t.time_ms, th, t.recalls)
+                    });
+                    if stats::is_counted(t.time_ms) {
+                        kept.push(k);
+                        let bar = usize::try_from(t.time_ms / bucket_ms).unwrap_or(0);
+                        if distribution.len() <= bar {
+                            distribution.resize(bar + 1, 0);
+                        }
+                        distribution[bar] += 1;
+                        let late_ms = i64::from(th.late_secs) * 1000;
+                        if t.time_ms >= late_ms {
+                            late.push((t.time_ms, late_ms, t.rowid));
+                        }
+                    }
+                })
+                .map_err(|e| ReportError::Corrupt(e.to_string()))?;
         }
+    }
+    // Second pass, in time order: each group keeps the times at its percentiles' ranks.
+    accs.settle();
+    kept.sort_unstable_by_key(|k| k.time_ms);
+    for k in &kept {
+        let at = k.items_at as usize;
+        let time_ms = i64::from(k.time_ms);
+        accs.each(k, &item_list[at..at + usize::from(k.items_len)], |a| {
+            a.rank(time_ms)
+        });
     }
 
     let groups = |names: &Names, accs: &[Acc]| -> Vec<Group> {
@@ -361,38 +462,39 @@ pub fn service_time_report(
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
     };
-    let hour_list = |accs: &[Option<&Acc>; 24]| -> Vec<HourFigures> {
+    let hour_list = |accs: &[Acc; 24]| -> Vec<HourFigures> {
         let mut out: Vec<HourFigures> = (0..24u8)
-            .filter_map(|h| {
-                accs[usize::from(h)].map(|acc| HourFigures {
-                    hour: h,
-                    figures: acc.figures(),
-                })
+            .zip(accs)
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(hour, a)| HourFigures {
+                hour,
+                figures: a.figures(),
             })
             .collect();
         out.sort_by_key(|h| hour_rank(h.hour, cutoff));
         out
     };
-    let mut by_order_type: Vec<Group> = by_type
+    let mut by_order_type: Vec<Group> = accs
+        .types
         .iter()
-        .map(|(t, acc)| Group {
+        .enumerate()
+        .filter(|(_, a)| !a.is_empty())
+        .map(|(t, a)| Group {
             key: OrderType::ALL
-                .get(usize::from(*t))
+                .get(t)
                 .map_or("other", |t| t.key())
                 .to_owned(),
-            figures: acc.figures(),
+            figures: a.figures(),
         })
         .collect();
     by_order_type.sort_by(|a, b| a.key.cmp(&b.key));
-    let hours_of_all: [Option<&Acc>; 24] =
-        std::array::from_fn(|h| Some(&by_hour[h]).filter(|a| a.kept.len() + a.ignored > 0));
     let mut station_series: Vec<StationHours> = stations
         .list
         .iter()
-        .zip(&station_hours)
+        .zip(&accs.station_hours)
         .map(|(station, hours)| StationHours {
             station: station.clone(),
-            hours: hour_list(&std::array::from_fn(|h| hours[h].as_ref())),
+            hours: hour_list(hours),
         })
         .collect();
     station_series.sort_by(|a, b| a.station.cmp(&b.station));
@@ -422,11 +524,11 @@ pub fn service_time_report(
         time_zone: settings.time_zone().name().to_owned(),
         cutoff_hour: cutoff,
         timers: options.timers.clone(),
-        all: all.figures(),
-        by_station: groups(&stations, &by_station),
-        by_hour: hour_list(&hours_of_all),
-        by_item: by_item(db, period, &thresholds)?,
-        by_server: groups(&servers, &by_server),
+        all: accs.all.figures(),
+        by_station: groups(&stations, &accs.stations),
+        by_hour: hour_list(&accs.hours),
+        by_item: groups(&items, &accs.items),
+        by_server: groups(&servers, &accs.servers),
         by_order_type,
         station_hours: station_series,
         bucket_ms,
@@ -480,57 +582,6 @@ fn late_ticket(db: &Connection, rowid: i64, late_ms: i64) -> Result<LateTicket, 
     })
 }
 
-/// Ticket time by item over `period`.
-fn by_item(
-    db: &Connection,
-    period: Period,
-    thresholds: &dyn Fn(u8) -> Thresholds,
-) -> Result<Vec<Group>, ReportError> {
-    let mut items = Names::default();
-    let mut rows: Vec<(i64, u32, u8, u32)> = Vec::new();
-    let mut stmt = db.prepare_cached(
-        "SELECT item, order_type, time_ms, recalls
-         FROM proj_ticket_items INDEXED BY proj_ticket_items_report
-         WHERE day BETWEEN ?1 AND ?2",
-    )?;
-    let mut q = stmt.query(params![period.from.number(), period.to.number()])?;
-    let mut type_cache: Option<(String, u8)> = None;
-    while let Some(r) = q.next()? {
-        let item = items.id(text(r, 0)?);
-        let type_name = text(r, 1)?;
-        let order_type = match &type_cache {
-            Some((name, t)) if name == type_name => *t,
-            _ => {
-                let t = order_type_index(type_name).unwrap_or(UNKNOWN_TYPE);
-                type_cache = Some((type_name.to_owned(), t));
-                t
-            }
-        };
-        rows.push((
-            r.get(2)?,
-            u32::try_from(item).unwrap_or(u32::MAX),
-            order_type,
-            u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
-        ));
-    }
-    rows.sort_unstable_by_key(|r| r.0);
-    let mut accs = vec![Acc::default(); items.list.len()];
-    for (time_ms, item, order_type, recalls) in rows {
-        accs[item as usize].add(time_ms, thresholds(order_type), recalls);
-    }
-    let mut out: Vec<Group> = items
-        .list
-        .into_iter()
-        .zip(accs)
-        .map(|(key, acc)| Group {
-            key,
-            figures: acc.figures(),
-        })
-        .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(out)
-}
-
 /// Tickets bumped in the hour before `now_ms`, by station.
 fn last_hour(
     db: &Connection,
@@ -555,13 +606,23 @@ fn last_hour(
     rows.sort_unstable_by_key(|r| r.0);
     let mut all = Acc::default();
     let mut stations: std::collections::BTreeMap<String, Acc> = Default::default();
-    for (time_ms, station, order_type, recalls) in rows {
-        let t = thresholds(order_type);
-        all.add(time_ms, t, recalls);
+    for (time_ms, station, order_type, recalls) in &rows {
+        let t = thresholds(*order_type);
+        all.count(*time_ms, t, *recalls);
         stations
-            .entry(station)
+            .entry(station.clone())
             .or_default()
-            .add(time_ms, t, recalls);
+            .count(*time_ms, t, *recalls);
+    }
+    all.settle();
+    for acc in stations.values_mut() {
+        acc.settle();
+    }
+    for (time_ms, station, _, _) in rows.iter().filter(|r| stats::is_counted(r.0)) {
+        all.rank(*time_ms);
+        if let Some(acc) = stations.get_mut(station) {
+            acc.rank(*time_ms);
+        }
     }
     Ok(LastHour {
         now_ms,
