@@ -355,6 +355,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE proj_stock_moves_v5 RENAME TO proj_stock_moves;
     CREATE INDEX proj_stock_moves_by_check ON proj_stock_moves (check_id);
     CREATE INDEX proj_stock_moves_by_time ON proj_stock_moves (hlc);
+    CREATE INDEX proj_stock_moves_by_ingredient
+        ON proj_stock_moves (ingredient, hlc, origin, seq, line_id);
+    CREATE INDEX proj_stock_moves_counts ON proj_stock_moves (ingredient, kind, hlc);
     "#,
 ];
 

@@ -495,7 +495,9 @@ fn report_of(
     let mut hours: Vec<(u8, &CheckAcc)> = by_hour.iter().map(|(h, a)| (*h, a)).collect();
     hours.sort_by_key(|(h, _)| hour_rank(*h, cutoff));
 
-    let oversold = oversold_items(db, &numbers)?;
+    // Sales of the period were deducted from a day or so before it at the earliest.
+    let (start_ms, _) = period.span_ms(&settings);
+    let oversold = oversold_items(db, &numbers, start_ms.saturating_sub(2 * 86_400_000))?;
     let mut late_total = 0i64;
     let late_after_z = late
         .iter()
@@ -575,9 +577,10 @@ fn report_of(
 fn oversold_items(
     db: &Connection,
     numbers: &HashMap<&str, &str>,
+    from_ms: i64,
 ) -> Result<Vec<OversoldItem>, ReportError> {
     let settings = store_settings(db)?;
-    let walk = stock::walk(&stock::moves(db)?, &settings, (0, 0))?;
+    let walk = stock::walk(&stock::moves(db, from_ms)?, &settings, (0, 0))?;
     let mut by_line: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for o in walk.oversold {
         if numbers.contains_key(o.check.as_str()) {

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -137,41 +137,64 @@ impl MoveRow {
     }
 }
 
-/// Every stock movement in fold order (as [`projection::stock_levels`] reads them).
-pub(crate) fn moves(db: &Connection) -> Result<Vec<MoveRow>, ReportError> {
-    let mut stmt = db.prepare_cached(
-        "SELECT ingredient, hlc, kind, qty, check_id, line_id FROM proj_stock_moves
-         ORDER BY ingredient, hlc, origin, seq, line_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
+/// The stock movements that decide the levels from `from_ms` on, in fold order (as
+/// [`projection::stock_levels`] reads them): for each ingredient, from its last count before
+/// `from_ms` (a count sets the level, so nothing before it matters), or from its first movement
+/// when it was never counted before then. So a report reads the weeks since the last count, not
+/// years of sales.
+pub(crate) fn moves(db: &Connection, from_ms: i64) -> Result<Vec<MoveRow>, ReportError> {
+    let before =
+        i64::try_from(HlcStamp::new(u64::try_from(from_ms).unwrap_or(0), 0).0).unwrap_or(i64::MAX);
+    let ingredients: Vec<String> = db
+        .prepare_cached("SELECT DISTINCT ingredient FROM proj_stock_moves ORDER BY ingredient")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::new();
-    for row in rows {
-        let (ingredient, hlc, kind, qty, check, line) = row?;
-        let Ok(qty) = Decimal::from_str(&qty) else {
-            tracing::warn!(
-                ingredient,
+    for ingredient in ingredients {
+        let start: Option<(i64, String, i64, String)> = db
+            .prepare_cached(
+                "SELECT hlc, origin, seq, line_id FROM proj_stock_moves
+                 WHERE ingredient = ?1 AND kind = 'counted' AND hlc < ?2
+                 ORDER BY hlc DESC, origin DESC, seq DESC, line_id DESC LIMIT 1",
+            )?
+            .query_row(params![ingredient, before], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let (hlc, origin, seq, line) = start.unwrap_or((i64::MIN, String::new(), 0, String::new()));
+        let mut stmt = db.prepare_cached(
+            "SELECT hlc, kind, qty, check_id, line_id FROM proj_stock_moves
+             WHERE ingredient = ?1 AND (hlc, origin, seq, line_id) >= (?2, ?3, ?4, ?5)
+             ORDER BY hlc, origin, seq, line_id",
+        )?;
+        let rows = stmt.query_map(params![ingredient, hlc, origin, seq, line], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (hlc, kind, qty, check, line) = row?;
+            let Ok(qty) = Decimal::from_str(&qty) else {
+                tracing::warn!(
+                    ingredient,
+                    qty,
+                    "stock movement with an unreadable quantity"
+                );
+                continue;
+            };
+            out.push(MoveRow {
+                ingredient: ingredient.clone(),
+                hlc,
+                kind,
                 qty,
-                "stock movement with an unreadable quantity"
-            );
-            continue;
-        };
-        out.push(MoveRow {
-            ingredient,
-            hlc,
-            kind,
-            qty,
-            check,
-            line,
-        });
+                check,
+                line,
+            });
+        }
     }
     Ok(out)
 }
@@ -293,7 +316,7 @@ pub fn stock_report(
     check_schema(db)?;
     let settings = store_settings(db)?;
     let span = period.span_ms(&settings);
-    let rows = moves(db)?;
+    let rows = moves(db, span.0)?;
     let walk = walk(&rows, &settings, span)?;
     let menu = current_menu(db)?;
     let days = Decimal::from(period.days());

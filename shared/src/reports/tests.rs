@@ -1411,6 +1411,31 @@ fn forty_burgers_deduct_exactly_their_recipes_and_86_the_burger_at_zero() {
     assert!(r.low_stock.first().is_some_and(|i| i == "beef_patty"));
     assert!(r.eighty_sixed.iter().any(|i| i == "classic_burger"));
     assert!(r.oversold.is_empty());
+    // A terminal that was cut off sold one more: accepted, and shown as oversold.
+    let late = line_of(&menu, "classic_burger", &["no_cheese"], "c41-l1", 1);
+    for e in [
+        Event::CheckOpened {
+            check: "c41".into(),
+            number: "B1".into(),
+            order_type: OrderType::Takeout,
+            table: None,
+            guests: 1,
+            seats: 1,
+            server: "li".into(),
+            external: None,
+        },
+        Event::LinesAdded {
+            check: "c41".into(),
+            lines: vec![late],
+        },
+        Event::ItemsSent {
+            check: "c41".into(),
+            send: 1,
+            lines: vec!["c41-l1".into()],
+        },
+    ] {
+        d.at(start + 50 * MIN, e);
+    }
     // A count finds three slices missing: variance against what was expected.
     d.at(
         start + 60 * MIN,
@@ -1443,6 +1468,25 @@ fn forty_burgers_deduct_exactly_their_recipes_and_86_the_burger_at_zero() {
         (dec!(60), dec!(57), dec!(-3))
     );
     assert!(!r.eighty_sixed.iter().any(|i| i == "classic_burger"));
+    assert_eq!(
+        r.oversold
+            .iter()
+            .map(|o| (
+                o.check.as_str(),
+                o.line.as_str(),
+                o.ingredient.as_str(),
+                o.level_before
+            ))
+            .collect::<Vec<_>>(),
+        [("c41", "c41-l1", "beef_patty", dec!(0))]
+    );
+    assert_eq!(
+        r.levels
+            .iter()
+            .find(|l| l.ingredient == "beef_patty")
+            .map(|l| l.level),
+        Some(dec!(9))
+    );
     assert_eq!(
         r.movements
             .iter()
