@@ -1711,3 +1711,35 @@ fn a_period_backwards_or_too_long_is_refused() {
         31
     );
 }
+
+#[test]
+fn reports_are_the_same_after_the_projections_are_rebuilt_from_the_journal() {
+    let (d, _) = dinner_service(40);
+    close_day(&d, ny_ms(2026, 5, 1, 23, 30), "2026-05-01");
+    let period = Period::day(day("2026-05-01"));
+    let options = ServiceOptions {
+        now_ms: Some(ny_ms(2026, 5, 1, 20, 0)),
+        ..ServiceOptions::default()
+    };
+    let reports = |db: &rusqlite::Connection| {
+        (
+            service_time_report(db, period, &options).expect("service"),
+            z_report(db, day("2026-05-01")).expect("z"),
+            stock_report(db, period, &StockOptions::default()).expect("stock"),
+        )
+    };
+    let before = reports(&d.db());
+    let Device {
+        _dir,
+        path,
+        journal,
+        ..
+    } = d;
+    drop(journal);
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    crate::projection::rebuild(&mut conn).expect("rebuild");
+    drop(conn);
+    let after = reports(&open_read_only(&path).expect("open"));
+    assert_eq!(before, after);
+    assert!(before.0.all.tickets > 100);
+}
