@@ -12,4 +12,5 @@ pub mod kitchen;
 pub mod net;
 pub mod payments;
 pub mod projection;
+pub mod reports;
 pub mod terminal;

@@ -40,6 +40,10 @@ enum Command {
     /// The menu.
     #[command(subcommand)]
     Menu(MenuCommand),
+    /// A manager's reports from a device's database, opened read-only: service times, sales,
+    /// the Z report, stock, and CSV exports (as a table, CSV or JSON).
+    #[command(subcommand)]
+    Report(pass_shared::reports::cli::ReportCommand),
     /// Run a device without a screen (what kitchen screens and terminals run underneath).
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -801,6 +805,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .into_config(role.into())
                 .map_err(anyhow::Error::msg)?;
             pass_shared::device::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(command) => {
+            let mut out = std::io::stdout().lock();
+            pass_shared::reports::cli::run(command, SystemClock.wall_ms(), &mut out)?;
+            std::io::Write::flush(&mut out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Broker(args) => broker(args),

@@ -150,6 +150,32 @@ impl StoreTimeZone {
         self.0.name()
     }
 
+    /// The hour (0–23) the store's wall clock reads at `instant_ms` (ms since the epoch), or
+    /// `None` outside the supported instants. Across a daylight-saving change the hour lived
+    /// twice is the same hour both times, and the hour skipped never comes.
+    pub fn local_hour(self, instant_ms: i64) -> Option<u8> {
+        use chrono::Timelike;
+        if !(MIN_INSTANT_MS..MAX_INSTANT_MS).contains(&instant_ms) {
+            return None;
+        }
+        let utc = DateTime::from_timestamp_millis(instant_ms)?;
+        u8::try_from(utc.with_timezone(&self.0).hour()).ok()
+    }
+
+    /// `instant_ms` (ms since the epoch) on the store's wall clock with its UTC offset, in
+    /// RFC 3339 to the second (`2026-05-01T19:30:05-04:00`); `None` outside the supported
+    /// instants.
+    pub fn local_text(self, instant_ms: i64) -> Option<String> {
+        if !(MIN_INSTANT_MS..MAX_INSTANT_MS).contains(&instant_ms) {
+            return None;
+        }
+        let utc = DateTime::from_timestamp_millis(instant_ms)?;
+        Some(
+            utc.with_timezone(&self.0)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        )
+    }
+
     /// The local time of day at `instant_ms` (ms since the epoch), as `hh:mm`.
     pub fn clock_text(self, instant_ms: i64) -> String {
         use chrono::TimeZone;
@@ -196,6 +222,14 @@ impl BusinessDay {
     /// day being 1), for counters that restart each business day.
     pub fn number(self) -> u32 {
         u32::try_from(self.0.num_days_from_ce()).expect("business days are after year 1")
+    }
+
+    /// The business day of a [`BusinessDay::number`].
+    pub fn from_number(number: u32) -> Result<BusinessDay, BusinessDayError> {
+        let bad = || BusinessDayError::BadDay(format!("day number {number}"));
+        let days = i32::try_from(number).map_err(|_| bad())?;
+        let date = NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(bad)?;
+        BusinessDay::new(date).map_err(|_| bad())
     }
 
     /// The business day after this one.

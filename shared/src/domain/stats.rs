@@ -28,15 +28,20 @@ pub fn is_counted(time_ms: i64) -> bool {
     (MIN_TICKET_MS..=MAX_TICKET_MS).contains(&time_ms)
 }
 
+/// The 1-based rank of the `percent`th percentile among `n` times, `⌈percent × n / 100⌉`, or
+/// `None` when `n` is zero or `percent` is not in 1..=100.
+pub fn percentile_rank(n: usize, percent: u32) -> Option<usize> {
+    if n == 0 || !(1..=100).contains(&percent) {
+        return None;
+    }
+    // At least 1 because percent ≥ 1 and n ≥ 1.
+    Some((usize::try_from(percent).ok()?.checked_mul(n)?).div_ceil(100))
+}
+
 /// The `percent`th percentile of ascending `sorted` times by nearest rank, or `None` when there
 /// are no times or `percent` is not in 1..=100.
 pub fn nearest_rank(sorted: &[i64], percent: u32) -> Option<i64> {
-    if sorted.is_empty() || !(1..=100).contains(&percent) {
-        return None;
-    }
-    let n = sorted.len();
-    // ⌈percent × n / 100⌉ in integers; at least 1 because percent ≥ 1 and n ≥ 1.
-    let rank = (usize::try_from(percent).ok()? * n).div_ceil(100);
+    let rank = percentile_rank(sorted.len(), percent)?;
     sorted.get(rank - 1).copied()
 }
 

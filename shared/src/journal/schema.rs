@@ -266,6 +266,99 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (drawer, hlc, origin, seq)
     );
     "#,
+    // 5: facts for the manager's reports, kept by the projections so that reports read compact
+    // rows instead of re-folding the journal: each finished ticket's time, each sale (a closed
+    // check) with its lines and its tax by rate. Stock movements gain `waste` (a line voided
+    // after the kitchen started it).
+    r#"
+    -- One row per finished ticket (shown and bumped on one screen). `day` is the business day
+    -- (BusinessDay::number) and `hour` the store's local hour (0-23) of the showing, by the store
+    -- settings in force; a change of time zone or cut-off rewrites them. `items`: the menu items
+    -- on it, sorted, separated by spaces.
+    CREATE TABLE proj_ticket_times (
+        ticket_id   TEXT PRIMARY KEY,
+        check_id    TEXT NOT NULL,
+        number      TEXT NOT NULL,
+        station     TEXT NOT NULL,
+        order_type  TEXT NOT NULL,
+        server      TEXT NOT NULL,
+        day         INTEGER NOT NULL,
+        hour        INTEGER NOT NULL,
+        shown_ms    INTEGER NOT NULL,
+        bumped_ms   INTEGER NOT NULL,
+        time_ms     INTEGER NOT NULL,
+        recalls     INTEGER NOT NULL,
+        items       TEXT NOT NULL
+    );
+    CREATE INDEX proj_ticket_times_by_chunk ON proj_ticket_times (day, station, hour);
+    CREATE INDEX proj_ticket_times_by_check ON proj_ticket_times (check_id);
+    CREATE INDEX proj_ticket_times_by_bump ON proj_ticket_times (bumped_ms);
+    -- The same tickets packed by business day, station and local hour (what the service-time
+    -- report reads; see projection::report_facts::chunk for the layout).
+    CREATE TABLE proj_ticket_chunks (
+        day      INTEGER NOT NULL,
+        station  TEXT NOT NULL,
+        hour     INTEGER NOT NULL,
+        tickets  INTEGER NOT NULL,
+        data     BLOB NOT NULL,
+        PRIMARY KEY (day, station, hour)
+    ) WITHOUT ROWID;
+    -- One row per sale (a closed check): the business day and local hour of its closing
+    -- instant (before any "late, after Z" placement, which the reports decide).
+    CREATE TABLE proj_sales (
+        check_id    TEXT PRIMARY KEY,
+        day         INTEGER NOT NULL,
+        hour        INTEGER NOT NULL,
+        closed_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX proj_sales_by_day ON proj_sales (day);
+    -- A sale's lines: as listed (gross), the line discount, what it adds to the subtotal (net),
+    -- and whether it was sold, voided or comped. `category` is the item's on the menu in force.
+    CREATE TABLE proj_sale_lines (
+        check_id        TEXT NOT NULL,
+        line_id         TEXT NOT NULL,
+        item            TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        qty             INTEGER NOT NULL,
+        gross_cents     INTEGER NOT NULL,
+        discount_cents  INTEGER NOT NULL,
+        net_cents       INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('sold', 'voided', 'comped')),
+        modifiers       TEXT NOT NULL,
+        PRIMARY KEY (check_id, line_id)
+    );
+    -- A sale's tax by rate, as its check totals computed it (rounded once per rate per check).
+    CREATE TABLE proj_sale_taxes (
+        check_id    TEXT NOT NULL,
+        rate        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        percent     TEXT NOT NULL,
+        inclusive   INTEGER NOT NULL,
+        base_cents  INTEGER NOT NULL,
+        tax_cents   INTEGER NOT NULL,
+        PRIMARY KEY (check_id, rate)
+    );
+    CREATE TABLE proj_stock_moves_v5 (
+        ingredient  TEXT NOT NULL,
+        hlc         INTEGER NOT NULL,
+        origin      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('received', 'counted', 'sold', 'waste')),
+        qty         TEXT NOT NULL,
+        check_id    TEXT NOT NULL DEFAULT '',
+        line_id     TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (ingredient, origin, seq, line_id)
+    );
+    INSERT INTO proj_stock_moves_v5 SELECT * FROM proj_stock_moves;
+    DROP TABLE proj_stock_moves;
+    ALTER TABLE proj_stock_moves_v5 RENAME TO proj_stock_moves;
+    CREATE INDEX proj_stock_moves_by_check ON proj_stock_moves (check_id);
+    CREATE INDEX proj_stock_moves_by_time ON proj_stock_moves (hlc);
+    CREATE INDEX proj_stock_moves_by_ingredient
+        ON proj_stock_moves (ingredient, hlc, origin, seq, line_id);
+    CREATE INDEX proj_stock_moves_counts ON proj_stock_moves (ingredient, kind, hlc);
+    "#,
 ];
 
 /// The schema version this build writes.

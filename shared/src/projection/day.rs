@@ -125,7 +125,7 @@ pub fn sales(db: &Connection) -> Result<Vec<Sale>, JournalError> {
         wall_ms,
     } in rows
     {
-        let Ok(mut day) = settings.business_day(wall_ms) else {
+        let Ok(day) = settings.business_day(wall_ms) else {
             tracing::warn!(
                 check,
                 wall_ms,
@@ -133,31 +133,7 @@ pub fn sales(db: &Connection) -> Result<Vec<Sale>, JournalError> {
             );
             continue;
         };
-        let mut placed = SaleDay::In(day);
-        // A sale closed after its day's close moves on, day by day (at most a few).
-        for _ in 0..3 {
-            let Some(close) = close_of(db, day)? else {
-                break;
-            };
-            let covered = close
-                .heads
-                .get(&origin)
-                .is_some_and(|h| u64::try_from(seq).is_ok_and(|s| s <= *h));
-            if covered {
-                break;
-            }
-            if hlc < close.hlc {
-                placed = SaleDay::LateAfterZ(day);
-                break;
-            }
-            match day.next() {
-                Ok(next) => {
-                    day = next;
-                    placed = SaleDay::In(day);
-                }
-                Err(_) => break,
-            }
-        }
+        let placed = place_sale(db, day, &origin, seq, hlc)?;
         out.push(Sale {
             check,
             number,
@@ -168,6 +144,72 @@ pub fn sales(db: &Connection) -> Result<Vec<Sale>, JournalError> {
         });
     }
     Ok(out)
+}
+
+/// Where a sale belongs: the one whose closing event is (`origin`, `seq`) at `hlc`, closed on
+/// business day `day` by the store's clock (see the module documentation).
+pub fn place_sale(
+    db: &Connection,
+    mut day: BusinessDay,
+    origin: &str,
+    seq: i64,
+    hlc: i64,
+) -> rusqlite::Result<SaleDay> {
+    let mut placed = SaleDay::In(day);
+    // A sale closed after its day's close moves on, day by day (at most a few).
+    for _ in 0..3 {
+        let Some(close) = close_of(db, day)? else {
+            break;
+        };
+        let covered = close
+            .heads
+            .get(origin)
+            .is_some_and(|h| u64::try_from(seq).is_ok_and(|s| s <= *h));
+        if covered {
+            break;
+        }
+        if hlc < close.hlc {
+            placed = SaleDay::LateAfterZ(day);
+            break;
+        }
+        match day.next() {
+            Ok(next) => {
+                day = next;
+                placed = SaleDay::In(day);
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(placed)
+}
+
+/// A business day's close as every device reads it: the first "day closed" event for the day
+/// in fold order, and the per-origin heads it covers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DayClose {
+    pub hlc: i64,
+    pub origin: String,
+    pub seq: i64,
+    pub heads: BTreeMap<String, u64>,
+}
+
+/// The close of `day`, if it was closed.
+pub fn day_close(db: &Connection, day: BusinessDay) -> rusqlite::Result<Option<DayClose>> {
+    let row: Option<(i64, String, i64, String)> = db
+        .prepare_cached(
+            "SELECT hlc, origin, seq, heads FROM proj_days WHERE business_day = ?1
+             ORDER BY hlc, origin, seq LIMIT 1",
+        )?
+        .query_row([day.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    Ok(row.map(|(hlc, origin, seq, heads)| DayClose {
+        hlc,
+        origin,
+        seq,
+        heads: serde_json::from_str(&heads).unwrap_or_default(),
+    }))
 }
 
 /// The report of one business day.

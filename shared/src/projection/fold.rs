@@ -61,6 +61,10 @@ pub struct CheckFold {
     pub merged_lines: BTreeSet<LineId>,
     /// Its payments, refunds and receipts.
     pub payments: super::payments::PaymentFold,
+    /// Lines voided after the kitchen had started them (a ticket carrying the line was started,
+    /// the line done, or its ticket bumped): made and thrown away, so their stock is waste. A
+    /// line voided before that is not in here: its stock was never used.
+    pub wasted_lines: BTreeSet<LineId>,
 }
 
 /// The id of the ticket a send makes for one station and course. Derived, so every device
@@ -224,6 +228,22 @@ fn discount(d: DiscountRecord) -> CheckDiscount {
 }
 
 impl CheckFold {
+    /// Whether the kitchen has started on a line: a ticket carrying it was started, bumped or
+    /// recalled, or the line itself started or done.
+    fn kitchen_started(&self, line: &LineId) -> bool {
+        use crate::domain::ticket::{ItemState, TicketState};
+        self.tickets.iter().any(|t| {
+            t.items().iter().any(|l| {
+                &l.item.line == line
+                    && (matches!(l.state, ItemState::Started | ItemState::Done)
+                        || matches!(
+                            t.state(),
+                            TicketState::Started | TicketState::Done | TicketState::Recalled
+                        ))
+            })
+        })
+    }
+
     fn ticket(&mut self, id: &str) -> Result<&mut Ticket, String> {
         self.tickets
             .iter_mut()
@@ -337,6 +357,9 @@ impl CheckFold {
                 self.open_check()?
                     .void_line(&line, approval)
                     .map_err(|e| err(&e))?;
+                if self.kitchen_started(&line) {
+                    self.wasted_lines.insert(line.clone());
+                }
                 for t in &mut self.tickets {
                     // Only tickets that carry the line change; a finished ticket keeps its history.
                     let _ = t.void_item(&line);

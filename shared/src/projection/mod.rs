@@ -19,6 +19,7 @@
 pub mod day;
 pub mod fold;
 pub mod payments;
+pub(crate) mod report_facts;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -169,6 +170,10 @@ impl StoreProjections {
             db.prepare_cached(&format!("DELETE FROM {table} WHERE check_id = ?1"))?
                 .execute([check_id])?;
         }
+        for table in report_facts::TABLES {
+            db.prepare_cached(&format!("DELETE FROM {table} WHERE check_id = ?1"))?
+                .execute([check_id])?;
+        }
         db.prepare_cached("DELETE FROM proj_conflicts WHERE subject = ?1")?
             .execute([check_id])?;
         for (origin, seq, reason) in &fold.conflicts {
@@ -177,6 +182,8 @@ impl StoreProjections {
         }
         write_check(db, fold)?;
         payments::write(db, check_id, fold)?;
+        let settings = store_settings(db)?;
+        report_facts::write(db, check_id, fold, &settings, self.menu(db)?)?;
         self.write_sales(db, check_id, fold)
     }
 
@@ -196,26 +203,29 @@ impl StoreProjections {
             return Ok(());
         };
         for line in check.lines() {
+            // A line voided before the kitchen started it gives its stock back (no movement);
+            // one voided after was made and thrown away: waste.
+            let wasted = fold.wasted_lines.contains(line.id());
+            if line.is_voided() && !wasted {
+                continue;
+            }
             let at_hlc = match on {
                 // A line merged in from another check was sold (and counted) there.
                 StockDeduction::OnSend if fold.merged_lines.contains(line.id()) => None,
                 StockDeduction::OnSend => line.sent().and_then(|n| fold.send_hlc.get(&n).copied()),
-                StockDeduction::OnPayment
-                    if !line.is_voided() && check.state() == CheckState::Closed =>
-                {
-                    closed_hlc
-                }
+                StockDeduction::OnPayment if check.state() == CheckState::Closed => closed_hlc,
                 StockDeduction::OnPayment => None,
             };
             let Some(at_hlc) = at_hlc else { continue };
+            let kind = if wasted { "waste" } else { "sold" };
             let p = line.priced();
             let mods: Vec<ModifierId> = p.modifiers().iter().map(|m| m.id.clone()).collect();
             for (ingredient, qty) in menu.ingredients_for(p.item(), &mods, p.qty()) {
                 db.prepare_cached(
                     "INSERT OR REPLACE INTO proj_stock_moves (ingredient, hlc, origin, seq, kind, qty, check_id, line_id)
-                     VALUES (?1, ?2, '', 0, 'sold', ?3, ?4, ?5)",
+                     VALUES (?1, ?2, '', 0, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![ingredient.as_str(), i64_of(at_hlc), qty.to_string(), check_id, line.id().as_str()])?;
+                .execute(params![ingredient.as_str(), i64_of(at_hlc), kind, qty.to_string(), check_id, line.id().as_str()])?;
             }
         }
         Ok(())
@@ -572,8 +582,10 @@ impl Projector for StoreProjections {
             }
             Event::SettingChanged { setting, .. } => {
                 let (name, value) = setting_key(setting);
+                // Stock movements follow where stock is deducted; report facts follow the
+                // business day and the local hour.
                 if write_register(db, &format!("setting:{name}"), &key, &value)?
-                    && name == "deduct_stock_on"
+                    && matches!(name, "deduct_stock_on" | "time_zone" | "day_cutoff_hour")
                 {
                     self.refold_all(db)?;
                 }
@@ -719,6 +731,10 @@ pub fn dump(db: &Connection) -> rusqlite::Result<Vec<String>> {
         ("proj_alerts", "subject, kind, ref"),
         ("proj_batches", "terminal, batch, hlc, origin, seq"),
         ("proj_drawers", "drawer, hlc, origin, seq"),
+        ("proj_ticket_times", "ticket_id"),
+        ("proj_sales", "check_id"),
+        ("proj_sale_lines", "check_id, line_id"),
+        ("proj_sale_taxes", "check_id, rate"),
     ] {
         let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
         let n = stmt.column_count();
@@ -755,6 +771,11 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
         "proj_alerts",
         "proj_batches",
         "proj_drawers",
+        "proj_ticket_times",
+        "proj_ticket_chunks",
+        "proj_sales",
+        "proj_sale_lines",
+        "proj_sale_taxes",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
@@ -800,6 +821,21 @@ pub fn rebuild(db: &mut Connection) -> Result<(), crate::journal::JournalError> 
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Packs every chunk of finished tickets again from their rows (what the service-time report
+/// reads; see `report_facts`); returns how many chunks there are. The projections keep them
+/// packed as events apply: this is for tools that write ticket rows themselves.
+pub fn repack_ticket_chunks(db: &Connection) -> rusqlite::Result<usize> {
+    db.execute("DELETE FROM proj_ticket_chunks", [])?;
+    let keys: Vec<(u32, String, u8)> = db
+        .prepare("SELECT DISTINCT day, station, hour FROM proj_ticket_times ORDER BY 1, 2, 3")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (day, station, hour) in &keys {
+        report_facts::chunk::pack(db, *day, station, *hour)?;
+    }
+    Ok(keys.len())
 }
 
 /// Whether a person is clocked in, as the journal says.
