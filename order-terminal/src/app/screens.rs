@@ -93,13 +93,22 @@ fn start(mut commands: Commands, device: Res<Device>, start_on: Option<Res<Payme
     });
 }
 
-/// Reads the terminal's view (when the journal changed, after a tap, or every [`REFRESH`]);
-/// whether it was read.
-fn read_view(device: &DeviceHandle, shown: &mut Shown) -> bool {
-    let changed = shown.changes.has_changed().unwrap_or(false);
+/// Whether the views were read this frame, and whether the journal (or a tap) changed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Read {
+    view: bool,
+    changed: bool,
+}
+
+/// Reads the terminal's view (when the journal changed, after a tap, or every [`REFRESH`]).
+fn read_view(device: &DeviceHandle, shown: &mut Shown) -> Read {
+    let changed = shown.changes.has_changed().unwrap_or(false) || shown.read_at.is_none();
     let stale = shown.read_at.is_none_or(|at| at.elapsed() >= REFRESH);
     if shown.view.is_some() && !changed && !stale && !shown.always_read {
-        return false;
+        return Read {
+            view: false,
+            changed: false,
+        };
     }
     shown.changes.mark_unchanged();
     shown.read_at = Some(Instant::now());
@@ -108,7 +117,10 @@ fn read_view(device: &DeviceHandle, shown: &mut Shown) -> bool {
             .with_terminal(|t, h| t.view(h).map_err(|e| e.to_string()))
             .unwrap_or_else(|| Err("this device is not an order terminal".to_owned())),
     );
-    true
+    Read {
+        view: true,
+        changed,
+    }
 }
 
 /// Opens the payment screens asked for at start, once the check they are for is shown.
@@ -129,22 +141,21 @@ fn open_start_screen(shown: &mut Shown) {
 }
 
 /// Reads what the payment screens show, for the check they are open on: the payment view
-/// whenever the terminal's view was read, the receipt preview when the journal changed or
-/// another copy is asked for.
-fn read_payments(device: &DeviceHandle, shown: &mut Shown, read: bool) {
+/// whenever the terminal's view was read, the receipt preview (laid out from the menu and the
+/// staff list) only when the journal changed or another copy is asked for.
+fn read_payments(device: &DeviceHandle, shown: &mut Shown, read: Read) {
     let Some(pay) = &shown.local.pay else {
         shown.payments.view = None;
         shown.payments.preview = None;
         shown.preview_of = None;
         return;
     };
-    let wanted_view = shown
-        .payments
-        .view
-        .as_ref()
-        .and_then(|v| v.as_ref().ok())
-        .is_some_and(|v| v.check == pay.check);
-    if read || !wanted_view {
+    let other_check = match &shown.payments.view {
+        Some(Ok(view)) => view.check != pay.check,
+        Some(Err(_)) => false,
+        None => true,
+    };
+    if read.view || other_check {
         shown.payments.view = Some(desk::payment_view(device, &pay.check));
     }
     let PayScreen::Receipt { copy, payment, .. } = &pay.screen else {
@@ -153,7 +164,7 @@ fn read_payments(device: &DeviceHandle, shown: &mut Shown, read: bool) {
         return;
     };
     let key = (pay.check.clone(), *copy, payment.clone());
-    if read || shown.preview_of.as_ref() != Some(&key) {
+    if read.changed || shown.preview_of.as_ref() != Some(&key) {
         shown.payments.preview = Some(desk::receipt_preview(
             device,
             &key.0,
@@ -288,6 +299,12 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
         }
         None => {}
     });
+    let touched = ctx.input(|i| i.pointer.any_pressed());
+    if shown.local.pay.is_some() && (touched || shown.payments.working.is_some()) {
+        // The payment screens' taps are not the terminal's intents: the person taking the
+        // payment is not signed out as idle while doing it.
+        device.0.with_terminal(|t, h| t.touch(h));
+    }
     match tapped {
         Some(Tap::Terminal(intent)) => {
             let shown_intent = format!("{intent:?}");
