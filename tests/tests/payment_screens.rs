@@ -112,7 +112,6 @@ fn part_paid_store(dir: &Path) -> PathBuf {
         .print(&check, ReceiptCopy::Guest, None)
         .expect("the print is recorded");
     assert_eq!(printed["printed"], false, "{printed:#}");
-    drop(desk);
     drop(t);
     drop(host);
     db

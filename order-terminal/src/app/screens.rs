@@ -289,7 +289,16 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
     open_start_screen(shown);
     read_payments(&device.0, shown, read);
     let mut tapped = None;
-    egui::CentralPanel::default().show(&ctx, |ui| match &shown.view {
+    // egui 0.36 shows panels inside a `Ui`: one covering the window, on the background layer
+    // (dialogs go on layers above it).
+    let mut window_ui = egui::Ui::new(
+        ctx.clone(),
+        egui::Id::new("terminal"),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    egui::CentralPanel::default().show(&mut window_ui, |ui| match &shown.view {
         Some(Ok(view)) => {
             tapped = ui::screens_ui(ui, view, &shown.payments, &mut shown.local);
         }
