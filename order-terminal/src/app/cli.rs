@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use pass_shared::event::ReceiptCopy;
 use pass_shared::terminal::Intent;
 
-use super::Config;
+use super::{Config, PaymentStart};
 
 /// Pass order terminal: the front-of-house touch screen where staff take orders.
 #[derive(Parser, Debug)]
@@ -25,6 +26,16 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     intents: Option<PathBuf>,
 
+    /// Open the payment screen of the check the terminal shows once --intents are carried out
+    /// (for demos and screenshots: payments are screen state, not terminal intents).
+    #[arg(long)]
+    show_payment: bool,
+
+    /// Open the receipt preview (`guest` check or `customer` receipt) of the check the terminal
+    /// shows once --intents are carried out.
+    #[arg(long, value_name = "COPY", value_parser = receipt_copy, conflicts_with = "show_payment")]
+    show_receipt: Option<ReceiptCopy>,
+
     /// Run the device without a window: journal, replication and control socket only.
     #[arg(long)]
     pub headless: bool,
@@ -39,6 +50,17 @@ pub struct Cli {
 
     #[command(flatten)]
     pub device: pass_shared::device::DeviceArgs,
+}
+
+fn receipt_copy(value: &str) -> Result<ReceiptCopy, String> {
+    match value {
+        "guest" => Ok(ReceiptCopy::Guest),
+        "customer" => Ok(ReceiptCopy::Customer),
+        "merchant" => Err(
+            "a merchant copy is of one card payment: open it from the payment screen".to_owned(),
+        ),
+        other => Err(format!("{other:?}: give guest or customer")),
+    }
 }
 
 fn window_size(value: &str) -> Result<(u32, u32), String> {
@@ -67,10 +89,16 @@ impl Cli {
                     .map_err(|e| format!("{}: not a list of intents: {e}", path.display()))?
             }
         };
+        let payment_start = match (self.show_payment, self.show_receipt) {
+            (_, Some(copy)) => Some(PaymentStart::Receipt(copy)),
+            (true, None) => Some(PaymentStart::Pay),
+            (false, None) => None,
+        };
         Ok(Config {
             screenshot: self.screenshot.clone(),
             window: self.window,
             intents,
+            payment_start,
         })
     }
 }
@@ -121,6 +149,24 @@ mod tests {
         let path = bad.to_string_lossy().into_owned();
         assert!(parse(&["--intents", &path]).is_err());
         assert!(parse(&["--intents", "/no/such/file.json"]).is_err());
+    }
+
+    #[test]
+    fn the_payment_screens_can_be_opened_at_start() {
+        assert_eq!(parse(&[]).expect("none").payment_start, None);
+        assert_eq!(
+            parse(&["--show-payment"]).expect("pay").payment_start,
+            Some(PaymentStart::Pay)
+        );
+        assert_eq!(
+            parse(&["--show-receipt", "customer"])
+                .expect("receipt")
+                .payment_start,
+            Some(PaymentStart::Receipt(ReceiptCopy::Customer))
+        );
+        assert!(parse(&["--show-receipt", "merchant"]).is_err());
+        assert!(parse(&["--show-receipt", "napkin"]).is_err());
+        assert!(parse(&["--show-payment", "--show-receipt", "guest"]).is_err());
     }
 
     #[test]

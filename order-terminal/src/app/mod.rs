@@ -27,6 +27,20 @@ pub struct Config {
     pub window: (u32, u32),
     /// Intents carried out at start, before the first frame (`--intents FILE`).
     pub intents: Vec<Intent>,
+    /// The payment screens to open on the check shown at start (`--show-payment`,
+    /// `--show-receipt`).
+    pub payment_start: Option<PaymentStart>,
+}
+
+/// The payment screens to open at start on the check the terminal shows (for demos and
+/// screenshots: which screen is up is the screens' state, not the terminal's, so no terminal
+/// intent reaches it).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStart {
+    /// The payment screen.
+    Pay,
+    /// The receipt preview of this copy.
+    Receipt(pass_shared::event::ReceiptCopy),
 }
 
 /// The whole order terminal app: Bevy's default plugins, egui, the window, and the screens over
@@ -48,6 +62,7 @@ impl Plugin for AppPlugin {
             screenshot,
             window,
             intents: _,
+            payment_start,
         } = &self.config;
         let measured = app.world().contains_resource::<bench::Bench>();
         app.add_plugins((
@@ -73,6 +88,9 @@ impl Plugin for AppPlugin {
             }
         })
         .insert_resource(screens::Device(self.device.clone()));
+        if let Some(start) = payment_start {
+            app.insert_resource(*start);
+        }
         if let Some(path) = screenshot {
             app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
                 path.clone(),

@@ -8,6 +8,8 @@
 //! - [`floor`]: the floor plan and the other open checks, the "open table" dialog;
 //! - [`order`]: the check, the menu, the modifier dialog, send / hold / fire, corrections,
 //!   split, move and merge;
+//! - [`pay`]: the payment screen of the check shown ("Pay" on the ordering screen) and its
+//!   receipt preview, over the device's payment view; they hand back a [`pay::PayTap`];
 //! - [`approval`]: the manager's PIN and a reason, asked before a void, comp or discount;
 //! - [`settings`]: the terminal's settings, behind a manager's PIN;
 //! - [`status`]: the bar along the top (who, link, unconfirmed events) and the notice.
@@ -18,6 +20,7 @@
 pub mod approval;
 pub mod floor;
 pub mod order;
+pub mod pay;
 pub mod settings;
 pub mod sign_in;
 pub mod status;
@@ -28,6 +31,7 @@ use pass_shared::terminal::Intent;
 use pass_shared::terminal::views::{ScreenView, View};
 
 pub use approval::{Approval, Guarded};
+pub use pay::{PayLocal, PayTap, Payments};
 pub use touch::touch_style;
 
 /// Product and role, shown in the window title and on the sign-in screen.
@@ -51,11 +55,45 @@ pub struct Local {
     pub settings: Option<settings::Form>,
     /// The check the ordering screen showed last (to drop stale selections).
     pub shown_check: Option<String>,
+    /// The payment screens of the check shown, while they are open.
+    pub pay: Option<PayLocal>,
 }
 
-/// Draws the whole terminal for `view`; what was tapped, if anything.
+impl Local {
+    /// Opens the payment screen of `check` (the check the ordering screen shows).
+    pub fn open_payment(&mut self, check: &str) {
+        self.shown_check = Some(check.to_owned());
+        self.pay = Some(PayLocal::new(check, ""));
+    }
+}
+
+/// A tap on any screen: for the terminal (orders, the floor, signing in) or for the payment
+/// desk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tap {
+    Terminal(Intent),
+    Pay(PayTap),
+}
+
+/// Draws the whole terminal for `view` without the payment screens' data; the terminal's tap,
+/// if anything was tapped.
 pub fn terminal_ui(ui: &mut egui::Ui, view: &View, local: &mut Local) -> Option<Intent> {
+    match screens_ui(ui, view, &Payments::default(), local)? {
+        Tap::Terminal(intent) => Some(intent),
+        Tap::Pay(_) => None,
+    }
+}
+
+/// Draws the whole terminal for `view`, and the payment screens (from `payments`, which the
+/// caller reads for `local.pay`'s check while they are open); what was tapped, if anything.
+pub fn screens_ui(
+    ui: &mut egui::Ui,
+    view: &View,
+    payments: &Payments,
+    local: &mut Local,
+) -> Option<Tap> {
     let mut intent = status::status_ui(ui, &view.status, local);
+    let mut paid = None;
     if let Some(notice) = &view.notice {
         status::notice_ui(ui, notice);
     }
@@ -72,10 +110,12 @@ pub fn terminal_ui(ui: &mut egui::Ui, view: &View, local: &mut Local) -> Option<
             ScreenView::SignIn(sign_in) => {
                 local.selected_line = None;
                 local.approval = None;
+                local.pay = None;
                 sign_in::sign_in_ui(ui, sign_in, local)
             }
             ScreenView::Floor(floor) => {
                 local.selected_line = None;
+                local.pay = None;
                 floor::floor_ui(ui, floor, local)
             }
             ScreenView::Order(order) => {
@@ -83,8 +123,22 @@ pub fn terminal_ui(ui: &mut egui::Ui, view: &View, local: &mut Local) -> Option<
                     local.shown_check = Some(order.check.check.clone());
                     local.selected_line = None;
                     local.panel = order::Panel::Menu;
+                    local.pay = None;
                 }
-                order::order_ui(ui, order, local)
+                match &mut local.pay {
+                    Some(pay) => {
+                        if pay.device != view.status.device {
+                            pay.device.clone_from(&view.status.device);
+                        }
+                        let (done, tapped) = pay::screen_ui(ui, payments, pay);
+                        if done {
+                            local.pay = None;
+                        }
+                        paid = tapped;
+                        None
+                    }
+                    None => order::order_ui(ui, order, local),
+                }
             }
         };
         intent = intent.or(screen);
@@ -92,5 +146,5 @@ pub fn terminal_ui(ui: &mut egui::Ui, view: &View, local: &mut Local) -> Option<
     if let Some(asked) = approval::approval_ui(ui.ctx(), local) {
         intent = intent.or(Some(asked));
     }
-    intent
+    intent.map(Tap::Terminal).or(paid.map(Tap::Pay))
 }

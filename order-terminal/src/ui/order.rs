@@ -452,6 +452,12 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
             local.panel = Panel::Menu;
             intent = Some(Intent::ShowFloor);
         }
+        // Cash, cards, tabs, tips, refunds and receipts: the payment screen of this check.
+        let pay = RichText::new("Pay").size(34.0).strong();
+        if widgets::filled(ui, pay, GO, vec2(ACTIONS_WIDTH - 8.0, 84.0)).clicked() {
+            local.panel = Panel::Menu;
+            local.open_payment(&id);
+        }
     });
     intent
 }

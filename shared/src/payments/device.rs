@@ -15,13 +15,16 @@ use serde_json::{Value, json};
 
 use super::PaymentCommand;
 use super::card::CardTerminal;
+use super::desk::Operator;
 use super::desk::{Desk, PaymentsError, Towards};
 use super::printer::{NetworkPrinter, ReceiptPrinter};
 use super::provider::{CashDrawer, PaymentProvider};
 use super::settings::{self, PaymentSettings};
-use super::view;
+use super::view::{self, PaymentView, ReceiptPreview};
 use crate::device::DeviceHandle;
+use crate::domain::check::StaffId;
 use crate::domain::staff::{SignInThrottle, ThrottlePolicy};
+use crate::event::ReceiptCopy;
 use crate::projection::{load_check_fold, payments as proj};
 
 /// How long a printer may take to accept a receipt.
@@ -58,6 +61,18 @@ fn text(e: PaymentsError) -> String {
 /// Carries out a payment command on a running device; the answer as JSON, or why nothing was
 /// done (or, for a declined card, taken).
 pub fn handle(device: &DeviceHandle, command: PaymentCommand) -> Result<Value, String> {
+    handle_as(device, command, None)
+}
+
+/// [`handle`], for the person a terminal's session has signed in (`signed_in`): the command's
+/// own `pin` is then not asked for (that person typed theirs to sign in, and their role is
+/// still checked against the staff list as it is now). A manager's PIN (a refund, an offline
+/// payment over the cap) is always the one the command carries. `None`: the command's PIN.
+pub fn handle_as(
+    device: &DeviceHandle,
+    command: PaymentCommand,
+    signed_in: Option<&StaffId>,
+) -> Result<Value, String> {
     let journal = device.journal();
     let path = settings::PaymentSettings::path_for(journal.path());
     if let PaymentCommand::Setup {
@@ -112,26 +127,97 @@ pub fn handle(device: &DeviceHandle, command: PaymentCommand) -> Result<Value, S
         printer: printer.as_ref().map(|p| p as &dyn ReceiptPrinter),
         throttle: &state.throttle,
     };
-    let answer = run(&desk, command, &s);
+    let answer = carry_out(&desk, command, signed_in);
     // Whatever was written (a payment, a decline, a failed print) goes out now.
     device.note_journal_changed();
     answer
 }
 
-fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<Value, String> {
+/// The payment screen of `check` on a running device. Reads only: it does not wait for a
+/// payment in progress on the device.
+pub fn payment_view(device: &DeviceHandle, check: &str) -> Result<PaymentView, String> {
+    let s = PaymentSettings::load(&PaymentSettings::path_for(device.journal().path()))?;
+    view_of(
+        device.journal(),
+        check,
+        s.card_terminal.is_some(),
+        s.printer_address().is_some(),
+    )
+}
+
+/// The receipt preview of `copy` of `check` (a merchant copy is of one card `payment`) on a
+/// running device, without printing it. Reads only.
+pub fn receipt_preview(
+    device: &DeviceHandle,
+    check: &str,
+    copy: ReceiptCopy,
+    payment: Option<&str>,
+) -> Result<ReceiptPreview, String> {
+    let s = PaymentSettings::load(&PaymentSettings::path_for(device.journal().path()))?;
+    let state = desk_state(device.journal().path().to_path_buf());
+    let desk = Desk {
+        journal: device.journal(),
+        device: device.device_id(),
+        now_ms: device.now_ms(),
+        cash: &state.cash,
+        card: None,
+        card_terminal: s.card_terminal.as_deref(),
+        printer: None,
+        throttle: &state.throttle,
+    };
+    preview_of(&desk, check, copy, payment, s.printer_address().is_some())
+}
+
+fn view_of(
+    journal: &crate::journal::Journal,
+    check: &str,
+    has_card_terminal: bool,
+    has_printer: bool,
+) -> Result<PaymentView, String> {
+    let fold = journal
+        .read(|db| load_check_fold(db, check))
+        .map_err(|e| e.to_string())?;
+    journal
+        .read(|db| view::payment_view(db, &fold, has_card_terminal, has_printer))
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no check {check}"))
+}
+
+/// Who takes a payment: the person signed in, else the PIN the command carries.
+fn operator<'a>(pin: &'a str, signed_in: Option<&'a StaffId>) -> Operator<'a> {
+    signed_in.map_or(Operator::Pin(pin), Operator::SignedIn)
+}
+
+fn preview_of(
+    desk: &Desk<'_>,
+    check: &str,
+    copy: ReceiptCopy,
+    payment: Option<&str>,
+    has_printer: bool,
+) -> Result<ReceiptPreview, String> {
+    let laid_out = desk.receipt(check, copy, payment).map_err(text)?;
+    let fold = desk
+        .journal
+        .read(|db| load_check_fold(db, check))
+        .map_err(|e| e.to_string())?;
+    Ok(view::receipt_preview(&fold, &laid_out, has_printer))
+}
+
+/// Carries out `command` on `desk` (what [`handle`] does once the desk is set up), as the
+/// command's PINs say or, with `signed_in`, as that person (see [`handle_as`]).
+pub fn carry_out(
+    desk: &Desk<'_>,
+    command: PaymentCommand,
+    signed_in: Option<&StaffId>,
+) -> Result<Value, String> {
     match command {
         PaymentCommand::View { check } => {
-            let fold = desk
-                .journal
-                .read(|db| load_check_fold(db, &check))
-                .map_err(|e| e.to_string())?;
-            let view = desk
-                .journal
-                .read(|db| {
-                    view::payment_view(db, &fold, s.card_terminal.is_some(), s.printer.is_some())
-                })
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("there is no check {check}"))?;
+            let view = view_of(
+                desk.journal,
+                &check,
+                desk.card.is_some(),
+                desk.printer.is_some(),
+            )?;
             Ok(json!({"ok": true, "view": view}))
         }
         PaymentCommand::Cash {
@@ -144,7 +230,7 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
             attempt,
         } => desk
             .cash(
-                &pin,
+                operator(&pin, signed_in),
                 &Towards {
                     check,
                     amount,
@@ -165,7 +251,7 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
             manager_pin,
         } => desk
             .card_sale(
-                &pin,
+                operator(&pin, signed_in),
                 &Towards {
                     check,
                     amount,
@@ -183,7 +269,13 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
             seat,
             attempt,
         } => desk
-            .open_tab(&pin, &check, hold, seat, attempt.as_deref())
+            .open_tab(
+                operator(&pin, signed_in),
+                &check,
+                hold,
+                seat,
+                attempt.as_deref(),
+            )
             .map_err(text),
         PaymentCommand::CloseTab {
             check,
@@ -192,7 +284,13 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
             tip,
             attempt,
         } => desk
-            .close_tab(&pin, &check, payment.as_deref(), tip, attempt.as_deref())
+            .close_tab(
+                operator(&pin, signed_in),
+                &check,
+                payment.as_deref(),
+                tip,
+                attempt.as_deref(),
+            )
             .map_err(text),
         PaymentCommand::AdjustTip {
             check,
@@ -201,7 +299,13 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
             tip,
             attempt,
         } => desk
-            .adjust_tip(&pin, &check, &payment, tip, attempt.as_deref())
+            .adjust_tip(
+                operator(&pin, signed_in),
+                &check,
+                &payment,
+                tip,
+                attempt.as_deref(),
+            )
             .map_err(text),
         PaymentCommand::Refund {
             check,
@@ -220,15 +324,17 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
                 attempt.as_deref(),
             )
             .map_err(text),
-        PaymentCommand::Upload { pin } => desk.upload(&pin).map_err(text),
-        PaymentCommand::BatchClose { pin, attempt } => {
-            desk.batch_close(&pin, attempt.as_deref()).map_err(text)
-        }
-        PaymentCommand::DrawerOpen { pin, float } => desk.drawer_open(&pin, float).map_err(text),
-        PaymentCommand::Drawer { pin } => desk.drawer(&pin).map_err(text),
-        PaymentCommand::DrawerCount { pin, counted } => {
-            desk.drawer_count(&pin, counted).map_err(text)
-        }
+        PaymentCommand::Upload { pin } => desk.upload(operator(&pin, signed_in)).map_err(text),
+        PaymentCommand::BatchClose { pin, attempt } => desk
+            .batch_close(operator(&pin, signed_in), attempt.as_deref())
+            .map_err(text),
+        PaymentCommand::DrawerOpen { pin, float } => desk
+            .drawer_open(operator(&pin, signed_in), float)
+            .map_err(text),
+        PaymentCommand::Drawer { pin } => desk.drawer(operator(&pin, signed_in)).map_err(text),
+        PaymentCommand::DrawerCount { pin, counted } => desk
+            .drawer_count(operator(&pin, signed_in), counted)
+            .map_err(text),
         PaymentCommand::Receipt {
             check,
             copy,
@@ -247,7 +353,7 @@ fn run(desk: &Desk<'_>, command: PaymentCommand, s: &PaymentSettings) -> Result<
                 .journal
                 .read(|db| load_check_fold(db, &check))
                 .map_err(|e| e.to_string())?;
-            let preview = view::receipt_preview(&fold, &laid_out, s.printer.is_some());
+            let preview = view::receipt_preview(&fold, &laid_out, desk.printer.is_some());
             Ok(
                 json!({"ok": true, "preview": preview, "styles": laid_out.lines.iter().map(|l| l.style).collect::<Vec<_>>(), "printed": printed}),
             )

@@ -275,6 +275,15 @@ impl Terminal {
         &self.session
     }
 
+    /// Notes a touch on a screen whose taps are not the terminal's intents (the payment
+    /// screens, which go to the payment desk): the idle time of the person signed in starts
+    /// again, so they are not signed out while taking a payment.
+    pub fn touch<H: TerminalHost>(&mut self, host: &H) {
+        if self.session.signed_in().is_some() {
+            self.session.touch(host.now_ms());
+        }
+    }
+
     /// Carries out `intent` at the device's now. Screen intents change what is shown; order
     /// intents write events. A refusal writes nothing; its reason is also kept as the screen's
     /// notice until the next touch.
