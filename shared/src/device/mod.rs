@@ -276,6 +276,8 @@ impl Device {
             )),
             _ => None,
         };
+        // A database from before the report facts gets them derived once, from its journal.
+        crate::projection::upgrade(&config.db)?;
         let journal = Arc::new(Journal::open_with(
             &config.db,
             JournalOptions::new(Arc::clone(&clock), config.role, config.name.clone()),

@@ -838,6 +838,37 @@ pub fn repack_ticket_chunks(db: &Connection) -> rusqlite::Result<usize> {
     Ok(keys.len())
 }
 
+/// The first schema version whose projections hold the report facts.
+const REPORT_FACTS_VERSION: i64 = 5;
+
+/// A database written before the report facts existed (schema 4 or older) holds events whose
+/// facts were never derived: migrates it and rebuilds its projections from the journal, once,
+/// so the reports cover its past too. A device calls this before it opens its journal; a new
+/// database or a current one is left alone. Returns whether it rebuilt.
+pub fn upgrade(path: &std::path::Path) -> Result<bool, crate::journal::JournalError> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 || version >= REPORT_FACTS_VERSION {
+        return Ok(false);
+    }
+    crate::journal::schema::migrate(&mut conn)?;
+    let events: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+    if events == 0 {
+        return Ok(false);
+    }
+    rebuild(&mut conn)?;
+    tracing::info!(
+        from_version = version,
+        events,
+        "projections rebuilt for the manager's reports"
+    );
+    Ok(true)
+}
+
 /// Whether a person is clocked in, as the journal says.
 pub fn clocked_in(db: &Connection, staff: &str) -> rusqlite::Result<bool> {
     Ok(register(db, &format!("clock:{staff}"))?.as_deref() == Some("in"))

@@ -292,6 +292,19 @@ impl LineAcc {
     }
 }
 
+/// Sales totals in minor units while they are summed.
+#[derive(Default)]
+struct Cents {
+    gross: i64,
+    comps: i64,
+    line_discounts: i64,
+    check_discounts: i64,
+    net: i64,
+    tax: i64,
+    tax_added: i64,
+    total: i64,
+}
+
 #[derive(Default)]
 struct CheckAcc {
     checks: u64,
@@ -315,8 +328,7 @@ fn report_of(
 ) -> Result<SalesReport, ReportError> {
     let settings = store_settings(db)?;
     let cutoff = settings.cutoff_hour().hour();
-    let mut totals = (0i64, 0i64, 0i64, 0i64, 0i64, 0i64, 0i64); // gross comps ldisc cdisc net tax total
-    let mut tax_added = 0i64;
+    let mut totals = Cents::default();
     let mut guests = 0u64;
     let mut by_category: BTreeMap<String, LineAcc> = BTreeMap::new();
     let mut by_item: BTreeMap<String, LineAcc> = BTreeMap::new();
@@ -351,11 +363,11 @@ fn report_of(
             .subtotal
             .checked_sub(sale.discount)
             .ok_or_else(|| ReportError::Overflow("net sales".into()))?;
-        add(&mut totals.3, sale.discount)?;
-        add(&mut totals.4, net)?;
-        add(&mut totals.5, sale.tax)?;
-        add(&mut totals.6, sale.total)?;
-        add(&mut tax_added, sale.total - net)?;
+        add(&mut totals.check_discounts, sale.discount)?;
+        add(&mut totals.net, net)?;
+        add(&mut totals.tax, sale.tax)?;
+        add(&mut totals.total, sale.total)?;
+        add(&mut totals.tax_added, sale.total - net)?;
 
         let lines = lines_stmt.query_map([check], |r| {
             Ok((
@@ -386,9 +398,9 @@ fn report_of(
             }
             let comped = if state == "comped" { gross } else { 0 };
             let discount = if state == "comped" { 0 } else { discount };
-            add(&mut totals.0, gross)?;
-            add(&mut totals.1, comped)?;
-            add(&mut totals.2, discount)?;
+            add(&mut totals.gross, gross)?;
+            add(&mut totals.comps, comped)?;
+            add(&mut totals.line_discounts, discount)?;
             let category = if category.is_empty() {
                 "uncategorised".to_owned()
             } else {
@@ -516,14 +528,14 @@ fn report_of(
         totals: SalesTotals {
             checks: u64::try_from(sales.len()).unwrap_or(u64::MAX),
             guests,
-            gross: money(totals.0),
-            comps: money(totals.1),
-            line_discounts: money(totals.2),
-            check_discounts: money(totals.3),
-            net_sales: money(totals.4),
-            tax: money(totals.5),
-            tax_added: money(tax_added),
-            total: money(totals.6),
+            gross: money(totals.gross),
+            comps: money(totals.comps),
+            line_discounts: money(totals.line_discounts),
+            check_discounts: money(totals.check_discounts),
+            net_sales: money(totals.net),
+            tax: money(totals.tax),
+            tax_added: money(totals.tax_added),
+            total: money(totals.total),
             payments: money(payments_total),
             tips: money(tips_total),
             refunds: money(refunds_total),

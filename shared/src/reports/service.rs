@@ -332,6 +332,34 @@ struct Kept {
     items_len: u8,
 }
 
+/// Sorts kept tickets by time: a least-significant-digit radix sort, 12 bits a pass (two passes
+/// for times under 4.6 hours), several times faster than a comparison sort for a million.
+fn sort_by_time(mut kept: Vec<Kept>) -> Vec<Kept> {
+    const BITS: u32 = 12;
+    const BUCKETS: usize = 1 << BITS;
+    let max = kept.iter().map(|k| k.time_ms).max().unwrap_or(0);
+    let mut other = kept.clone();
+    let mut shift = 0;
+    while shift < 32 && (max >> shift) > 0 {
+        let digit = |k: &Kept| ((k.time_ms >> shift) as usize) & (BUCKETS - 1);
+        let mut starts = vec![0usize; BUCKETS + 1];
+        for k in &kept {
+            starts[digit(k) + 1] += 1;
+        }
+        for i in 1..=BUCKETS {
+            starts[i] += starts[i - 1];
+        }
+        for k in &kept {
+            let d = digit(k);
+            other[starts[d]] = *k;
+            starts[d] += 1;
+        }
+        std::mem::swap(&mut kept, &mut other);
+        shift += BITS;
+    }
+    kept
+}
+
 /// The order types' thresholds by their number in [`OrderType::ALL`], and one for a type this
 /// build does not know.
 fn thresholds_by_type(timers: &TimerSettings) -> ([Thresholds; 4], Thresholds) {
@@ -440,7 +468,7 @@ pub fn service_time_report(
     }
     // Second pass, in time order: each group keeps the times at its percentiles' ranks.
     accs.settle();
-    kept.sort_unstable_by_key(|k| k.time_ms);
+    let kept = sort_by_time(kept);
     for k in &kept {
         let at = k.items_at as usize;
         let time_ms = i64::from(k.time_ms);
@@ -704,4 +732,62 @@ pub(crate) fn band_of(timers: &TimerSettings, order_type: &str, time_ms: i64) ->
 /// The store settings the report was made with (for callers that print days and hours).
 pub fn settings(db: &Connection) -> Result<StoreSettings, ReportError> {
     Ok(store_settings(db)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn two_passes_find_the_same_percentiles_as_sorting_every_time(
+            times in prop::collection::vec(-1_000i64..20_000_000, 0..300),
+        ) {
+            let mut acc = Acc::default();
+            for t in &times {
+                acc.count(*t, Thresholds::default(), 0);
+            }
+            acc.settle();
+            let mut kept: Vec<i64> = times.iter().copied().filter(|t| stats::is_counted(*t)).collect();
+            kept.sort_unstable();
+            for t in &kept {
+                acc.rank(*t);
+            }
+            let expected = stats::service_times(times.iter().copied());
+            let f = acc.figures();
+            prop_assert_eq!(
+                (f.tickets, f.ignored, f.median_ms, f.p90_ms),
+                (expected.count, expected.ignored, expected.median_ms, expected.p90_ms)
+            );
+        }
+
+        #[test]
+        fn the_radix_sort_orders_by_time(times in prop::collection::vec(0u32..u32::MAX, 0..500)) {
+            let kept: Vec<Kept> = times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Kept {
+                    time_ms: *t,
+                    station: u32::try_from(i).unwrap_or(0),
+                    server: 0,
+                    items_at: 0,
+                    hour: 0,
+                    order_type: 0,
+                    items_len: 0,
+                })
+                .collect();
+            let sorted = sort_by_time(kept);
+            let mut expected = times.clone();
+            expected.sort_unstable();
+            prop_assert_eq!(sorted.iter().map(|k| k.time_ms).collect::<Vec<_>>(), expected);
+            // Stable: equal times keep their order.
+            for w in sorted.windows(2) {
+                if w[0].time_ms == w[1].time_ms {
+                    prop_assert!(w[0].station < w[1].station);
+                }
+            }
+        }
+    }
 }

@@ -1743,3 +1743,41 @@ fn reports_are_the_same_after_the_projections_are_rebuilt_from_the_journal() {
     assert_eq!(before, after);
     assert!(before.0.all.tickets > 100);
 }
+
+#[test]
+fn a_database_from_before_the_report_facts_gets_them_from_its_journal() {
+    let (d, truth) = dinner_service(20);
+    let period = Period::day(day("2026-05-01"));
+    let before = service_time_report(&d.db(), period, &ServiceOptions::default()).expect("report");
+    let Device {
+        _dir,
+        path,
+        journal,
+        ..
+    } = d;
+    drop(journal);
+    // As a release before the reports left it: schema 4, no report facts.
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "DROP TABLE proj_ticket_times; DROP TABLE proj_ticket_chunks; DROP TABLE proj_sales;
+         DROP TABLE proj_sale_lines; DROP TABLE proj_sale_taxes; PRAGMA user_version = 4;",
+    )
+    .expect("downgrade");
+    drop(conn);
+    assert!(crate::projection::upgrade(&path).expect("upgrade"));
+    let after = service_time_report(
+        &open_read_only(&path).expect("open"),
+        period,
+        &ServiceOptions::default(),
+    )
+    .expect("report");
+    assert_eq!(before, after);
+    assert_eq!(
+        after.all.tickets + after.all.ignored,
+        truth.finished().count()
+    );
+    assert!(
+        !crate::projection::upgrade(&path).expect("again"),
+        "once only"
+    );
+}
