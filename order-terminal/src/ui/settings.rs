@@ -1,6 +1,6 @@
 //! The terminal's settings, behind a manager's PIN: its order-number letter, when it goes back
 //! to the PIN screen, its floor plan, the broker's address (for stores whose Wi-Fi blocks
-//! mDNS). The form is checked by the terminal as a whole when applied; nothing changes before a
+//! mDNS), its receipt printer. The form is checked by the terminal as a whole when applied; nothing changes before a
 //! manager approves.
 
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ pub struct Form {
     pub return_after_close: Option<bool>,
     pub floor_plan: String,
     pub broker: String,
+    pub printer: String,
     /// Why the form cannot be applied yet.
     pub problem: Option<String>,
 }
@@ -48,6 +49,11 @@ impl Form {
             "" => None,
             b => Some(b.to_owned()),
         };
+        let printer = match self.printer.trim() {
+            "" => None,
+            "-" => Some(String::new()),
+            p => Some(p.to_owned()),
+        };
         let change = SettingsChange {
             letter,
             return_to_pin_after_send: self.return_after_send,
@@ -59,6 +65,7 @@ impl Form {
                 p => Some(PathBuf::from(p)),
             },
             broker,
+            printer,
         };
         if change == SettingsChange::default() {
             return Err("nothing to change".to_owned());
@@ -91,6 +98,12 @@ pub fn settings_ui(ui: &mut Ui, form: &mut Form) -> (bool, Option<Guarded>) {
         "Broker address",
         "mqtt://192.168.1.10:1883 (empty: find it by mDNS)",
         &mut form.broker,
+    );
+    field(
+        ui,
+        "Receipt printer",
+        "192.168.1.20:9100 (-: no printer)",
+        &mut form.printer,
     );
     field(
         ui,
@@ -158,6 +171,7 @@ mod tests {
             idle_minutes: "5".into(),
             broker: " mqtt://10.0.0.2:1883 ".into(),
             floor_plan: "-".into(),
+            printer: "-".into(),
             ..Form::default()
         };
         let change = form.change().expect("valid");
@@ -165,6 +179,7 @@ mod tests {
         assert_eq!(change.idle_minutes, Some(5));
         assert_eq!(change.broker.as_deref(), Some("mqtt://10.0.0.2:1883"));
         assert_eq!(change.floor_plan, Some(PathBuf::new()));
+        assert_eq!(change.printer.as_deref(), Some(""), "no printer");
         for (letter, idle) in [("cd", ""), ("7", ""), ("", "soon")] {
             let bad = Form {
                 letter: letter.into(),

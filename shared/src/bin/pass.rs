@@ -314,6 +314,10 @@ enum TerminalRequest {
         /// the terminal's next start; an empty value goes back to discovery.
         #[arg(long)]
         broker: Option<String>,
+        /// The receipt printer (host or host:port, port 9100 by default); an empty value for
+        /// none.
+        #[arg(long)]
+        printer: Option<String>,
     },
 }
 
@@ -1477,10 +1481,14 @@ fn terminal(
                 idle_minutes,
                 floor_plan,
                 broker,
+                printer,
             } => {
                 let mut change = serde_json::Map::new();
                 if let Some(v) = broker {
                     change.insert("broker".into(), json!(v));
+                }
+                if let Some(v) = printer {
+                    change.insert("printer".into(), json!(v));
                 }
                 if let Some(v) = letter {
                     change.insert("letter".into(), json!(v));

@@ -272,7 +272,7 @@ impl Device {
                     config.device.as_str(),
                 )
                 .map_err(anyhow::Error::msg)?
-                .with_device_file(files::DeviceFile::path_for(&config.db)),
+                .with_device_files(&config.db),
             )),
             _ => None,
         };

@@ -192,6 +192,8 @@ pub struct Terminal {
     settings_path: Option<PathBuf>,
     /// The device's configuration file (the broker's address), when it keeps one.
     device_file: Option<PathBuf>,
+    /// The device's payment settings file (the receipt printer), when it keeps one.
+    payments_file: Option<PathBuf>,
     floor: FloorPlan,
     session: Session,
     pin_entry: String,
@@ -225,6 +227,7 @@ impl Terminal {
             settings,
             settings_path: None,
             device_file: None,
+            payments_file: None,
             floor,
             session: Session::default(),
             pin_entry: String::new(),
@@ -257,9 +260,11 @@ impl Terminal {
         Ok(terminal)
     }
 
-    /// Keeps the broker's address (a settings change) in the device's configuration file.
-    pub fn with_device_file(mut self, path: PathBuf) -> Terminal {
-        self.device_file = Some(path);
+    /// Keeps the broker's address and the printer (settings changes) in the files beside the
+    /// device's database `db`: its configuration file and its payment settings.
+    pub fn with_device_files(mut self, db: &std::path::Path) -> Terminal {
+        self.device_file = Some(crate::device::files::DeviceFile::path_for(db));
+        self.payments_file = Some(crate::payments::settings::PaymentSettings::path_for(db));
         self
     }
 

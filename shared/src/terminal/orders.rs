@@ -445,8 +445,31 @@ impl Terminal {
                 Some((file, path.clone()))
             }
         };
+        let payments_file = match (&change.printer, &self.payments_file) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(invalid("this terminal keeps no payment settings file"));
+            }
+            (Some(printer), Some(path)) => {
+                use crate::payments::settings::{PRINTER_PORT, PaymentSettings, address};
+                let mut settings = PaymentSettings::load(path).map_err(invalid)?;
+                settings.printer = match printer.trim() {
+                    "" => None,
+                    p => Some(
+                        address(p, Some(PRINTER_PORT))
+                            .map_err(|e| invalid(format!("printer: {e}")))?,
+                    ),
+                };
+                settings.check().map_err(invalid)?;
+                Some((settings, path.clone()))
+            }
+        };
         if let Some(path) = &self.settings_path {
             next.save(path).map_err(invalid)?;
+        }
+        if let Some((settings, path)) = payments_file {
+            settings.save(&path).map_err(invalid)?;
+            tracing::info!(printer = ?settings.printer, "receipt printer changed");
         }
         if let Some((file, path)) = device_file {
             file.save(&path).map_err(|e| invalid(e.to_string()))?;

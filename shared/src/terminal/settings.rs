@@ -139,6 +139,10 @@ pub struct SettingsChange {
     /// the device's configuration file and used from the next start; empty: find it by mDNS.
     #[serde(default)]
     pub broker: Option<String>,
+    /// The receipt printer (`host` or `host:port`, port 9100 when left out), kept in the
+    /// terminal's payment settings; empty: no paper receipts.
+    #[serde(default)]
+    pub printer: Option<String>,
 }
 
 impl TerminalSettings {

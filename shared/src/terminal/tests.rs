@@ -862,3 +862,66 @@ fn clocking_in_and_out_takes_a_pin_and_no_sign_in() {
             .expect("read")
     );
 }
+
+#[test]
+fn the_broker_address_and_the_printer_are_kept_beside_the_database_and_a_bad_one_changes_nothing() {
+    let host = host();
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("front.db");
+    let mut t = Terminal::open(TerminalSettings::path_for(&db), "front")
+        .expect("terminal")
+        .with_device_files(&db);
+    sign_in(&mut t, &host, "1357");
+    let change = |broker: &str, printer: &str| Intent::ChangeSettings {
+        manager_pin: Some("2580".into()),
+        change: SettingsChange {
+            broker: Some(broker.into()),
+            printer: Some(printer.into()),
+            ..SettingsChange::default()
+        },
+    };
+    act(
+        &mut t,
+        &host,
+        change("mqtt://192.168.1.10:1883", "192.168.1.20"),
+    );
+    let device =
+        crate::device::files::DeviceFile::load(&crate::device::files::DeviceFile::path_for(&db))
+            .expect("device file");
+    assert_eq!(device.broker.as_deref(), Some("mqtt://192.168.1.10:1883"));
+    let payments = crate::payments::settings::PaymentSettings::load(
+        &crate::payments::settings::PaymentSettings::path_for(&db),
+    )
+    .expect("payment settings");
+    assert_eq!(payments.printer.as_deref(), Some("192.168.1.20:9100"));
+    for (broker, printer) in [
+        ("http://nowhere", "192.168.1.21"),
+        ("mqtt://10.0.0.1:1883", "printer:port"),
+    ] {
+        let e = refused(&mut t, &host, change(broker, printer));
+        assert!(!e.is_empty());
+        let device = crate::device::files::DeviceFile::load(
+            &crate::device::files::DeviceFile::path_for(&db),
+        )
+        .expect("device file");
+        assert_eq!(
+            device.broker.as_deref(),
+            Some("mqtt://192.168.1.10:1883"),
+            "{e}"
+        );
+        let payments = crate::payments::settings::PaymentSettings::load(
+            &crate::payments::settings::PaymentSettings::path_for(&db),
+        )
+        .expect("payment settings");
+        assert_eq!(
+            payments.printer.as_deref(),
+            Some("192.168.1.20:9100"),
+            "{e}"
+        );
+    }
+    act(&mut t, &host, change("", ""));
+    let device =
+        crate::device::files::DeviceFile::load(&crate::device::files::DeviceFile::path_for(&db))
+            .expect("device file");
+    assert_eq!(device.broker, None, "back to discovery");
+}
