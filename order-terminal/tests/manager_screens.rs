@@ -372,6 +372,13 @@ fn the_day_before_has_its_own_reports_and_close_goes_back_to_the_floor() {
         shows_containing(&h, "not closed yet"),
         "nothing closed then"
     );
+    tap(&mut h, "Service times");
+    assert!(shows_containing(&h, "No tickets finished"));
+    assert!(
+        !shows_containing(&h, "Last hour"),
+        "the live last hour is today's only"
+    );
+    tap(&mut h, "Z report");
     tap(&mut h, "Day after");
     assert_eq!(h.state().local.manager.and_then(|m| m.day), None, "today");
     assert!(shows(&h, "Z report · business day 2026-01-01 · closed"));

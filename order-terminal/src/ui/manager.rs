@@ -7,14 +7,19 @@
 //! - **Service times**: every station's median and 90th-percentile ticket time, tickets past the
 //!   alert and late thresholds, recalls; a chart of each station's median ticket time by local
 //!   hour, the distribution of ticket times with the thresholds marked, the late tickets
-//!   (longest first) and, for today, the last hour as the kitchen screens count it;
+//!   (longest first), the figures by hour, item, server and order type and, for today, the
+//!   last hour as the kitchen screens count it;
 //! - **Sales**: totals, tenders and tips, tax by rate, voids, comps and discounts, and sales by
 //!   category, item, server and hour;
 //! - **Z report**: the business day's Z exactly as its close covers it (or, while the day is
 //!   open, the sales so far), its tenders and tax, the cash drawers counted against what was
 //!   expected, and the sales of the day before that arrived after that day's Z;
-//! - **Stock**: ingredients low or out, items 86'd, counts against the level expected, lines
-//!   sold on stock already out, and every tracked level.
+//! - **Stock**: ingredients low or out, items 86'd, counts against the level expected,
+//!   deliveries, counts and waste, and every tracked level (lines sold on stock already out
+//!   are on the Sales tab).
+//!
+//! The charts are drawn with `egui_plot` (the release built on egui 0.36); they only show,
+//! they take no taps (no dragging or zooming on a touch screen).
 //!
 //! The screen holds no report of its own: its taps ([`ManagerTap`]) pick the tab and the day
 //! ([`ManagerLocal`]), and the app reads what they ask for. The day starts as today (the
@@ -461,6 +466,19 @@ pub fn service_ui(ui: &mut Ui, r: &ServiceTimeReport) {
                 ]
             }),
         );
+        title(left, "By hour");
+        let header = figure_header("Hour", r);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        table(
+            left,
+            "by-hour",
+            &header,
+            r.by_hour
+                .iter()
+                .map(|h| figure_cells(&format!("{:02}:00", h.hour), &h.figures)),
+        );
+        title(left, "By item");
+        groups_table(left, "by-item", "Item", r, &r.by_item);
         title(left, "By server");
         groups_table(left, "by-server", "Server", r, &r.by_server);
         title(left, "By order type");
@@ -898,6 +916,20 @@ pub fn stock_ui(ui: &mut Ui, r: &StockReport) {
                     v.expected.normalize().to_string(),
                     v.counted.normalize().to_string(),
                     v.variance.normalize().to_string(),
+                ]
+            }),
+        );
+        title(left, "Received, counted, wasted");
+        table(
+            left,
+            "movements",
+            &["Ingredient", "Day", "What", "Quantity"],
+            r.movements.iter().map(|m| {
+                vec![
+                    name_of(&m.ingredient),
+                    m.business_day.to_string(),
+                    m.kind.clone(),
+                    m.qty.normalize().to_string(),
                 ]
             }),
         );
