@@ -12,5 +12,7 @@ pub mod ui;
 mod app;
 
 #[cfg(feature = "app")]
-pub use app::{AppPlugin, Cli, Config, PaymentStart, apply_intents, bench, run_headless};
+pub use app::{
+    AppPlugin, Cli, Config, PaymentStart, ReportsStart, apply_intents, bench, run_headless,
+};
 pub use ui::TITLE;

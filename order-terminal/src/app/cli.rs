@@ -6,7 +6,8 @@ use clap::Parser;
 use pass_shared::event::ReceiptCopy;
 use pass_shared::terminal::Intent;
 
-use super::{Config, PaymentStart};
+use super::{Config, PaymentStart, ReportsStart};
+use crate::ui::ReportTab;
 
 /// Pass order terminal: the front-of-house touch screen where staff take orders.
 #[derive(Parser, Debug)]
@@ -36,6 +37,16 @@ pub struct Cli {
     #[arg(long, value_name = "COPY", value_parser = receipt_copy, conflicts_with = "show_payment")]
     show_receipt: Option<ReceiptCopy>,
 
+    /// Open the manager's reports on this tab (`service`, `sales`, `z` or `stock`) once a
+    /// manager or owner is signed in by --intents (for demos and screenshots).
+    #[arg(
+        long,
+        value_name = "TAB",
+        value_parser = report_tab,
+        conflicts_with_all = ["show_payment", "show_receipt"]
+    )]
+    show_reports: Option<ReportTab>,
+
     /// Run the device without a window: journal, replication and control socket only.
     #[arg(long)]
     pub headless: bool,
@@ -60,6 +71,19 @@ fn receipt_copy(value: &str) -> Result<ReceiptCopy, String> {
             "a merchant copy is of one card payment: open it from the payment screen".to_owned(),
         ),
         other => Err(format!("{other:?}: give guest or customer")),
+    }
+}
+
+fn report_tab(value: &str) -> Result<ReportTab, String> {
+    match value {
+        "service" => Ok(ReportTab::Service),
+        "sales" => Ok(ReportTab::Sales),
+        "z" => Ok(ReportTab::Z),
+        "stock" => Ok(ReportTab::Stock),
+        other => Err(format!(
+            "{:?}: give service, sales, z or stock",
+            other.chars().take(40).collect::<String>()
+        )),
     }
 }
 
@@ -99,6 +123,7 @@ impl Cli {
             window: self.window,
             intents,
             payment_start,
+            reports_start: self.show_reports.map(ReportsStart),
         })
     }
 }
@@ -167,6 +192,25 @@ mod tests {
         assert!(parse(&["--show-receipt", "merchant"]).is_err());
         assert!(parse(&["--show-receipt", "napkin"]).is_err());
         assert!(parse(&["--show-payment", "--show-receipt", "guest"]).is_err());
+    }
+
+    #[test]
+    fn the_reports_can_be_opened_at_start_on_a_tab() {
+        assert_eq!(parse(&[]).expect("none").reports_start, None);
+        for (tab, expected) in [
+            ("service", ReportTab::Service),
+            ("sales", ReportTab::Sales),
+            ("z", ReportTab::Z),
+            ("stock", ReportTab::Stock),
+        ] {
+            assert_eq!(
+                parse(&["--show-reports", tab]).expect("tab").reports_start,
+                Some(ReportsStart(expected))
+            );
+        }
+        assert!(parse(&["--show-reports", "profits"]).is_err());
+        assert!(parse(&["--show-reports"]).is_err());
+        assert!(parse(&["--show-reports", "z", "--show-payment"]).is_err());
     }
 
     #[test]

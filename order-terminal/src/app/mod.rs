@@ -30,6 +30,9 @@ pub struct Config {
     /// The payment screens to open on the check shown at start (`--show-payment`,
     /// `--show-receipt`).
     pub payment_start: Option<PaymentStart>,
+    /// The manager's reports to open at start on this tab (`--show-reports`), once a manager
+    /// or owner is signed in.
+    pub reports_start: Option<ReportsStart>,
 }
 
 /// The payment screens to open at start on the check the terminal shows (for demos and
@@ -42,6 +45,12 @@ pub enum PaymentStart {
     /// The receipt preview of this copy.
     Receipt(pass_shared::event::ReceiptCopy),
 }
+
+/// The manager's reports to open at start, on this tab, as soon as a manager or owner is signed
+/// in (for demos and screenshots, like [`PaymentStart`]: which screen is up is the screens'
+/// state, not the terminal's).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportsStart(pub crate::ui::ReportTab);
 
 /// The whole order terminal app: Bevy's default plugins, egui, the window, and the screens over
 /// the running device.
@@ -63,6 +72,7 @@ impl Plugin for AppPlugin {
             window,
             intents: _,
             payment_start,
+            reports_start,
         } = &self.config;
         let measured = app.world().contains_resource::<bench::Bench>();
         app.add_plugins((
@@ -89,6 +99,9 @@ impl Plugin for AppPlugin {
         })
         .insert_resource(screens::Device(self.device.clone()));
         if let Some(start) = payment_start {
+            app.insert_resource(*start);
+        }
+        if let Some(start) = reports_start {
             app.insert_resource(*start);
         }
         if let Some(path) = screenshot {

@@ -6,6 +6,11 @@
 //! hands each payment tap to the device's payment desk on a thread of its own: a card terminal
 //! may take seconds to answer, and the screen keeps drawing (saying what it waits for) while it
 //! does. The answer goes back to the payment screen, which decides what becomes of the attempt.
+//!
+//! While the manager's reports are open, it reads the report of their tab and day from the
+//! device's journal (as `pass report` computes it): when the tab or day changes, when the journal
+//! changed (at most every [`REPORTS_AFTER_CHANGE`]), and every [`REPORTS_REFRESH`] whatever
+//! changed (today's "last hour" moves on with the clock). Nothing is read while they are closed.
 
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -19,13 +24,17 @@ use pass_shared::payments::device as desk;
 use pass_shared::terminal::views::View;
 use tokio::sync::watch;
 
-use super::PaymentStart;
+use super::{PaymentStart, ReportsStart};
 use crate::ui::pay::{PayScreen, PayTap, Payments};
-use crate::ui::{self, Tap};
+use crate::ui::{self, ManagerData, ManagerLocal, Tap};
 
 const BACKGROUND: Color = Color::srgb_u8(0x10, 0x10, 0x10);
 /// The view is read again at least this often (timers on the floor, the link).
 const REFRESH: Duration = Duration::from_millis(250);
+/// The reports shown are read again at most this often while the journal keeps changing.
+const REPORTS_AFTER_CHANGE: Duration = Duration::from_secs(2);
+/// The reports shown are read again at least this often.
+const REPORTS_REFRESH: Duration = Duration::from_secs(10);
 
 /// The device this terminal runs.
 #[derive(Resource, Clone)]
@@ -49,6 +58,15 @@ pub struct Shown {
     answer_to: Sender<Answered>,
     /// A screen to open at start (`--show-payment`, `--show-receipt`).
     start_on: Option<PaymentStart>,
+    /// The reports to open at start (`--show-reports`).
+    reports_start: Option<ReportsStart>,
+    /// What the manager's reports show, read for their tab and day.
+    reports: ManagerData,
+    /// The tab and day the reports were read for, and when.
+    reports_of: Option<ManagerLocal>,
+    reports_at: Option<Instant>,
+    /// The journal changed since the reports were read.
+    reports_stale: bool,
 }
 
 /// What the payment desk said to a tap.
@@ -77,7 +95,12 @@ fn apply_touch_style(mut contexts: EguiContexts) -> Result {
     Ok(())
 }
 
-fn start(mut commands: Commands, device: Res<Device>, start_on: Option<Res<PaymentStart>>) {
+fn start(
+    mut commands: Commands,
+    device: Res<Device>,
+    start_on: Option<Res<PaymentStart>>,
+    reports_start: Option<Res<ReportsStart>>,
+) {
     let (answer_to, answers) = mpsc::channel();
     commands.insert_resource(Shown {
         view: None,
@@ -90,6 +113,11 @@ fn start(mut commands: Commands, device: Res<Device>, start_on: Option<Res<Payme
         answers: Mutex::new(answers),
         answer_to,
         start_on: start_on.map(|s| *s),
+        reports_start: reports_start.map(|s| *s),
+        reports: ManagerData::default(),
+        reports_of: None,
+        reports_at: None,
+        reports_stale: false,
     });
 }
 
@@ -138,6 +166,54 @@ fn open_start_screen(shown: &mut Shown) {
     if let (PaymentStart::Receipt(copy), Some(pay)) = (start, &mut shown.local.pay) {
         pay.preview(copy, None);
     }
+}
+
+/// Opens the manager's reports asked for at start, once a manager or owner is signed in.
+fn open_start_reports(shown: &mut Shown) {
+    let Some(ReportsStart(tab)) = shown.reports_start else {
+        return;
+    };
+    let Some(Ok(view)) = &shown.view else { return };
+    if !view
+        .status
+        .signed_in
+        .as_ref()
+        .is_some_and(ui::manager::sees_reports)
+    {
+        return;
+    }
+    shown.reports_start = None;
+    shown.local.manager = Some(ManagerLocal::on(tab));
+}
+
+/// Reads the report the manager's screen shows, for its tab and day (see the module
+/// documentation for when); nothing while it is closed.
+fn read_reports(device: &DeviceHandle, shown: &mut Shown, read: Read) {
+    let Some(asked) = shown.local.manager else {
+        shown.reports = ManagerData::default();
+        shown.reports_of = None;
+        shown.reports_at = None;
+        shown.reports_stale = false;
+        return;
+    };
+    shown.reports_stale |= read.changed;
+    let since = shown.reports_at.map(|at| at.elapsed());
+    let due = shown.reports_of != Some(asked)
+        || since.is_none_or(|s| s >= REPORTS_REFRESH)
+        || (shown.reports_stale && since.is_none_or(|s| s >= REPORTS_AFTER_CHANGE));
+    if !due {
+        return;
+    }
+    let started = Instant::now();
+    shown.reports = ManagerData::read(device.journal(), asked, device.now_ms());
+    shown.reports_of = Some(asked);
+    shown.reports_at = Some(Instant::now());
+    shown.reports_stale = false;
+    debug!(
+        tab = ?asked.tab,
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "report read for the manager's screen"
+    );
 }
 
 /// Reads what the payment screens show, for the check they are open on: the payment view
@@ -297,7 +373,9 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
     take_answers(shown);
     let read = read_view(&device.0, shown);
     open_start_screen(shown);
+    open_start_reports(shown);
     read_payments(&device.0, shown, read);
+    read_reports(&device.0, shown, read);
     let mut tapped = None;
     // egui 0.36 shows panels inside a `Ui`: one covering the window, on the background layer
     // (dialogs go on layers above it).
@@ -310,7 +388,13 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
     );
     egui::CentralPanel::default().show(&mut window_ui, |ui| match &shown.view {
         Some(Ok(view)) => {
-            tapped = ui::screens_ui(ui, view, &shown.payments, &mut shown.local);
+            tapped = ui::screens_and_reports_ui(
+                ui,
+                view,
+                &shown.payments,
+                &shown.reports,
+                &mut shown.local,
+            );
         }
         Some(Err(e)) => {
             ui.heading("This terminal cannot read its journal");
@@ -319,9 +403,12 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
         None => {}
     });
     let touched = ctx.input(|i| i.pointer.any_pressed());
-    if shown.local.pay.is_some() && (touched || shown.payments.working.is_some()) {
-        // The payment screens' taps are not the terminal's intents: the person taking the
-        // payment is not signed out as idle while doing it.
+    let reading_reports = shown.local.manager.is_some() && touched;
+    if (shown.local.pay.is_some() && (touched || shown.payments.working.is_some()))
+        || reading_reports
+    {
+        // The payment screens' and the reports' taps are not the terminal's intents: the
+        // person taking the payment, or the manager reading, is not signed out as idle.
         device.0.with_terminal(|t, h| t.touch(h));
     }
     match tapped {
@@ -347,6 +434,10 @@ fn draw(mut contexts: EguiContexts, device: Res<Device>, mut shown: ResMut<Shown
     if shown.payments.working.is_some() {
         // Keep drawing while the desk works, so its answer shows as soon as it comes.
         ctx.request_repaint_after(Duration::from_millis(100));
+    }
+    if shown.local.manager != shown.reports_of {
+        // A new tab or day: its report is read on the next frame.
+        ctx.request_repaint();
     }
     Ok(())
 }

@@ -12,6 +12,9 @@
 //!   receipt preview, over the device's payment view; they hand back a [`pay::PayTap`];
 //! - [`approval`]: the manager's PIN and a reason, asked before a void, comp or discount;
 //! - [`settings`]: the terminal's settings, behind a manager's PIN;
+//! - [`manager`]: the manager's reports of a business day (service times, sales, the Z report,
+//!   stock), opened with "Reports" in the status bar by managers and owners, over the reports
+//!   the app reads from the device while the screen is open ([`ManagerData`]);
 //! - [`status`]: the bar along the top (who, link, unconfirmed events) and the notice.
 //!
 //! Drawing never fails and never writes: the caller applies the intent (and shows a refusal in
@@ -19,6 +22,7 @@
 
 pub mod approval;
 pub mod floor;
+pub mod manager;
 pub mod order;
 pub mod pay;
 pub mod settings;
@@ -31,6 +35,7 @@ use pass_shared::terminal::Intent;
 use pass_shared::terminal::views::{ScreenView, View};
 
 pub use approval::{Approval, Guarded};
+pub use manager::{ManagerData, ManagerLocal, ManagerTap, ReportTab};
 pub use pay::{PayLocal, PayTap, Payments};
 pub use touch::touch_style;
 
@@ -57,6 +62,8 @@ pub struct Local {
     pub shown_check: Option<String>,
     /// The payment screens of the check shown, while they are open.
     pub pay: Option<PayLocal>,
+    /// The manager's reports, while they are open (its tab and day).
+    pub manager: Option<ManagerLocal>,
 }
 
 impl Local {
@@ -92,10 +99,34 @@ pub fn screens_ui(
     payments: &Payments,
     local: &mut Local,
 ) -> Option<Tap> {
+    screens_and_reports_ui(ui, view, payments, &ManagerData::default(), local)
+}
+
+/// Draws the whole terminal as [`screens_ui`] does, and the manager's reports (from `reports`,
+/// which the caller reads for `local.manager`'s tab and day while they are open). The reports'
+/// taps (tab, day, close) are carried out here, on `local.manager`: the caller sees the new tab
+/// or day there and reads its report.
+pub fn screens_and_reports_ui(
+    ui: &mut egui::Ui,
+    view: &View,
+    payments: &Payments,
+    reports: &ManagerData,
+    local: &mut Local,
+) -> Option<Tap> {
     let mut intent = status::status_ui(ui, &view.status, local);
     let mut paid = None;
     if let Some(notice) = &view.notice {
         status::notice_ui(ui, notice);
+    }
+    // The reports are for managers: they close when whoever may see them signs out.
+    if local.manager.is_some()
+        && !view
+            .status
+            .signed_in
+            .as_ref()
+            .is_some_and(manager::sees_reports)
+    {
+        local.manager = None;
     }
     if let Some(form) = &mut local.settings {
         let (done, asked) = settings::settings_ui(ui, form);
@@ -104,6 +135,10 @@ pub fn screens_ui(
         }
         if done {
             local.settings = None;
+        }
+    } else if let Some(mut shown) = local.manager {
+        if let Some(tap) = manager::manager_ui(ui, reports, &shown) {
+            local.manager = (!shown.apply(tap, reports)).then_some(shown);
         }
     } else {
         let screen = match &view.screen {

@@ -1,13 +1,14 @@
 //! The bar along the top of every screen: this terminal, who is signed in, whether it reaches the
 //! rest of the store and how many of its events no peer has confirmed yet; and the notice line
-//! that says why the last tap was refused.
+//! that says why the last tap was refused. A manager or owner also finds "Reports" there, which
+//! opens the manager's screen ([`super::manager`]).
 
 use egui::{Align, Color32, Frame, Layout, RichText, Ui, vec2};
 use pass_shared::terminal::Intent;
 use pass_shared::terminal::views::StatusView;
 
 use super::widgets::{self, ATTENTION, DANGER, GO, MUTED};
-use super::{Local, settings};
+use super::{Local, ManagerLocal, manager, settings};
 
 /// What the link part of the bar says, and its colour.
 pub fn link_text(status: &StatusView) -> (String, Color32) {
@@ -31,7 +32,8 @@ pub fn link_text(status: &StatusView) -> (String, Color32) {
     }
 }
 
-/// Draws the status bar; "Sign out" and "Settings" are the taps it offers.
+/// Draws the status bar; "Sign out" and "Settings" are the taps it offers, and "Reports" to
+/// whoever may see them.
 pub fn status_ui(ui: &mut Ui, status: &StatusView, local: &mut Local) -> Option<Intent> {
     let mut intent = None;
     let (link, colour) = link_text(status);
@@ -57,6 +59,12 @@ pub fn status_ui(ui: &mut Ui, status: &StatusView, local: &mut Local) -> Option<
                             && local.settings.is_none()
                         {
                             local.settings = Some(settings::Form::default());
+                        }
+                        if manager::sees_reports(person)
+                            && widgets::big(ui, "Reports", vec2(150.0, 56.0)).clicked()
+                            && local.manager.is_none()
+                        {
+                            local.manager = Some(ManagerLocal::default());
                         }
                         ui.label(RichText::new(format!("{} · {}", person.name, person.role)));
                     }
