@@ -287,8 +287,9 @@ fn service_time_charts_and_the_z_report_read_back() {
             "Total",
             "Tenders",
             "cash",
+            "14.15",
+            "Sales tax",
             "Cash drawers counted",
-            "98.00",
         ],
     );
 }

@@ -159,7 +159,7 @@ fn screenshot(dir: &Path, db: &Path, name: &str, intents: Value, open: &[&str]) 
     let ocr = Command::new(python())
         .arg(script)
         .arg(&png)
-        .arg("[]")
+        .args(["[]", "100"])
         .output()
         .expect("run the OCR script");
     assert!(

@@ -59,7 +59,7 @@ fn screenshot(dir: &Path, db: &Path, name: &str, intents: Value) -> String {
     let ocr = Command::new(python())
         .arg(script)
         .arg(&png)
-        .arg("[]")
+        .args(["[]", "100"])
         .output()
         .expect("run the OCR script");
     assert!(
@@ -102,7 +102,9 @@ fn sign_in_floor_and_ordering_screens_read_back() {
         &text,
         &[
             "Table 12",
-            "4 guests",
+            "148.57",
+            "3 guests",
+            "C1 cooking",
             "Tabs and takeout",
             "New bar tab",
             "Sam",
@@ -118,6 +120,9 @@ fn sign_in_floor_and_ordering_screens_read_back() {
             {"intent": "select_table", "table": "12"},
             {"intent": "choose_category", "category": "burgers"},
             {"intent": "set_seat", "seat": 3},
+            {"intent": "pick_item", "item": "bacon_bbq_burger"},
+            {"intent": "toggle_modifier", "modifier": "medium_rare"},
+            {"intent": "confirm_item"},
         ]),
     );
     assert_reads(
@@ -127,7 +132,8 @@ fn sign_in_floor_and_ordering_screens_read_back() {
             "Classic Burger",
             "Medium",
             "Burgers",
-            "Send",
+            "Send 1 new",
+            "Bacon BBQ Burger",
             "Floor plan",
             "Total",
         ],

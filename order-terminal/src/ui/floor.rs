@@ -110,17 +110,18 @@ pub fn table_text(table: &TableView) -> String {
 }
 
 fn check_text(check: &TableCheck) -> String {
+    // Short lines: a two-top is narrow.
     let mut text = format!(
-        "\n{} guests · {}\n{} · {}",
+        "\n{} guests\n{}\n{} {}",
         check.guests,
         check.total,
         check.server_name,
         widgets::duration(check.seated_ms)
     );
     if let Some(ready) = check.food_ready {
-        text.push_str(&format!("\nCourse {ready} READY"));
+        text.push_str(&format!("\nC{ready} READY"));
     } else if let Some(course) = check.course_in_progress {
-        text.push_str(&format!("\nCourse {course} cooking"));
+        text.push_str(&format!("\nC{course} cooking"));
     }
     if !check.held_courses.is_empty() {
         let held: Vec<String> = check.held_courses.iter().map(u8::to_string).collect();
@@ -150,10 +151,14 @@ fn table_button(table: &TableView) -> Button<'static> {
     } else {
         Stroke::new(1.0, Color32::from_gray(90))
     };
-    Button::new(RichText::new(table_text(table)).size(22.0))
-        .fill(fill)
-        .stroke(stroke)
-        .corner_radius(CornerRadius::same(radius))
+    Button::new(
+        RichText::new(table_text(table))
+            .size(22.0)
+            .color(Color32::WHITE),
+    )
+    .fill(fill)
+    .stroke(stroke)
+    .corner_radius(CornerRadius::same(radius))
 }
 
 /// How many guests for a free table: 1–8 at a tap, more with the pad.

@@ -29,8 +29,8 @@ pub enum Panel {
 }
 
 const CHECK_WIDTH: f32 = 600.0;
-const ACTIONS_WIDTH: f32 = 400.0;
-const QUICK_NOTES: [&str; 5] = ["ALLERGY: ", "No onion", "On the side", "Well done", "To go"];
+const ACTIONS_WIDTH: f32 = 440.0;
+const QUICK_NOTES: [&str; 3] = ["ALLERGY: ", "No onion", "On the side"];
 
 /// Draws the ordering screen; the tap, if any.
 pub fn order_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent> {
@@ -94,12 +94,14 @@ fn check_ui(ui: &mut Ui, check: &CheckView, local: &mut Local) -> Option<Intent>
     for conflict in &check.conflicts {
         ui.label(RichText::new(conflict).color(ATTENTION));
     }
-    let totals_height = 200.0;
+    let totals_height = 190.0;
     let list_height = (ui.available_height() - totals_height).max(120.0);
     let splitting = matches!(local.panel, Panel::Split { .. });
     ScrollArea::vertical()
         .id_salt("check lines")
         .max_height(list_height)
+        // The newest lines (those not sent yet) stay in sight.
+        .stick_to_bottom(true)
         .auto_shrink([false, false])
         .show(ui, |ui| {
             if check.lines.is_empty() {
@@ -211,6 +213,9 @@ fn totals_ui(ui: &mut Ui, check: &CheckView) {
         .inner_margin(8.0)
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
+            // Rows of text, not targets: no finger-sized height.
+            ui.spacing_mut().interact_size.y = 30.0;
+            ui.spacing_mut().item_spacing.y = 4.0;
             let row = |ui: &mut Ui, name: &str, amount: String, strong: bool| {
                 ui.horizontal(|ui| {
                     let name = RichText::new(name).size(24.0);
@@ -273,8 +278,7 @@ fn menu_ui(ui: &mut Ui, view: &OrderView) -> Option<Intent> {
                     let label = if item.eighty_sixed {
                         RichText::new(format!("{}\n86'd", item.name)).color(UNAVAILABLE)
                     } else {
-                        let mark = if item.has_required_choice { " …" } else { "" };
-                        RichText::new(format!("{}{mark}\n{}", item.name, item.price))
+                        RichText::new(format!("{}\n{}", item.name, item.price))
                     };
                     let button = egui::Button::new(label.size(26.0))
                         .min_size(vec2(200.0, 100.0))
@@ -318,7 +322,7 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
             if widgets::choice(
                 ui,
                 pending.course == course,
-                format!("Course {course}"),
+                RichText::new(format!("Course {course}")).size(24.0),
                 vec2(120.0, 56.0),
             )
             .clicked()
@@ -356,7 +360,12 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
     }
     ui.horizontal_wrapped(|ui| {
         for quick in QUICK_NOTES {
-            if widgets::big(ui, RichText::new(quick.trim()).size(20.0), vec2(64.0, 48.0)).clicked()
+            if widgets::big(
+                ui,
+                RichText::new(quick.trim()).size(22.0),
+                vec2(100.0, 48.0),
+            )
+            .clicked()
             {
                 let joined = if notes.trim().is_empty() {
                     quick.to_owned()
@@ -412,7 +421,7 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
     });
     ui.separator();
     ui.horizontal_wrapped(|ui| {
-        let size = vec2(124.0, 56.0);
+        let size = vec2(88.0, 56.0);
         let split = matches!(local.panel, Panel::Split { .. });
         if widgets::choice(ui, split, "Split", size).clicked() {
             local.panel = if split {
@@ -435,7 +444,10 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
         if local.panel != Panel::Menu && widgets::big(ui, "Menu", size).clicked() {
             local.panel = Panel::Menu;
         }
-        if widgets::big(ui, "Discount check", vec2(256.0, 56.0)).clicked() {
+        if widgets::big(ui, "Close", size).clicked() {
+            intent = Some(Intent::Close { check: id.clone() });
+        }
+        if widgets::big(ui, "Discount check", vec2(190.0, 56.0)).clicked() {
             local.approval = Some(Approval::new(Guarded::Discount {
                 check: id.clone(),
                 line: None,
@@ -443,22 +455,17 @@ fn actions_ui(ui: &mut Ui, view: &OrderView, local: &mut Local) -> Option<Intent
                 discount: None,
             }));
         }
-        if widgets::big(ui, "Close", size).clicked() {
-            intent = Some(Intent::Close { check: id.clone() });
-        }
     });
-    ui.with_layout(Layout::bottom_up(Align::Min), |ui| {
-        if widgets::filled(ui, "Floor plan", SEATED, vec2(ACTIONS_WIDTH - 8.0, 72.0)).clicked() {
-            local.panel = Panel::Menu;
-            intent = Some(Intent::ShowFloor);
-        }
-        // Cash, cards, tabs, tips, refunds and receipts: the payment screen of this check.
-        let pay = RichText::new("Pay").size(34.0).strong();
-        if widgets::filled(ui, pay, GO, vec2(ACTIONS_WIDTH - 8.0, 84.0)).clicked() {
-            local.panel = Panel::Menu;
-            local.open_payment(&id);
-        }
-    });
+    // Cash, cards, tabs, tips, refunds and receipts: the payment screen of this check.
+    let pay = RichText::new("Pay").size(34.0).strong();
+    if widgets::filled(ui, pay, GO, vec2(ACTIONS_WIDTH - 8.0, 76.0)).clicked() {
+        local.panel = Panel::Menu;
+        local.open_payment(&id);
+    }
+    if widgets::filled(ui, "Floor plan", SEATED, vec2(ACTIONS_WIDTH - 8.0, 64.0)).clicked() {
+        local.panel = Panel::Menu;
+        intent = Some(Intent::ShowFloor);
+    }
     intent
 }
 
