@@ -1815,6 +1815,84 @@ pub fn broker_of(status: &Value) -> Value {
     status.get("broker").cloned().unwrap_or(Value::Null)
 }
 
+/// One order-terminal screenshot: the database, the intents carried out at start (`--intents`),
+/// other start options (`--show-payment`, `--show-reports z` …), the controlled clock, and the
+/// threshold at which the page is binarised before OCR (screens with coloured panels read
+/// better binarised; see `tests/python/ocr_cards.py`).
+pub struct TerminalShot<'a> {
+    pub db: &'a Path,
+    pub intents: Value,
+    pub options: &'a [&'a str],
+    pub now_ms: i64,
+    pub threshold: Option<u8>,
+}
+
+/// Renders the order terminal once at 1920×1080 under Xvfb with Mesa's software Vulkan (its own
+/// Mosquitto, so the status bar reads as in a store), keeps a copy as `terminal-NAME.png` in
+/// `$PASS_SCREENSHOTS` when set, and returns tesseract's reading of the page.
+pub fn terminal_screenshot(dir: &Path, name: &str, shot: TerminalShot<'_>) -> String {
+    let png = dir.join(format!("{name}.png"));
+    let intents_file = dir.join(format!("{name}.json"));
+    std::fs::write(&intents_file, shot.intents.to_string()).expect("intents");
+    let broker = Mosquitto::start();
+    let out = Command::new("xvfb-run")
+        .args([
+            "--auto-servernum",
+            "--server-args",
+            "-screen 0 1920x1080x24",
+        ])
+        .arg(bin("order-terminal"))
+        .arg("--screenshot")
+        .arg(&png)
+        .arg("--intents")
+        .arg(&intents_file)
+        .args(shot.options)
+        .args(["--window", "1920x1080", "--device", "t1"])
+        .arg("--db")
+        .arg(shot.db)
+        .args(["--broker", &broker.url(), "--mdns", "off"])
+        .args(["--manual-clock", &shot.now_ms.to_string()])
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .expect("run order-terminal under xvfb-run");
+    assert!(
+        out.status.success() && png.exists(),
+        "order-terminal --screenshot failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(keep) = std::env::var_os("PASS_SCREENSHOTS") {
+        let keep = PathBuf::from(keep);
+        let _ = std::fs::create_dir_all(&keep);
+        let _ = std::fs::copy(&png, keep.join(format!("terminal-{name}.png")));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ocr_cards.py");
+    let mut ocr = Command::new(python());
+    ocr.arg(script).arg(&png).arg("[]");
+    if let Some(threshold) = shot.threshold {
+        ocr.arg(threshold.to_string());
+    }
+    let ocr = ocr.output().expect("run the OCR script");
+    assert!(
+        ocr.status.success(),
+        "OCR failed: {}",
+        String::from_utf8_lossy(&ocr.stderr)
+    );
+    let v: Value = serde_json::from_slice(&ocr.stdout).expect("OCR JSON");
+    v["page"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Every phrase of `expected` is in what OCR read (whitespace runs counted as one space).
+pub fn assert_reads(text: &str, expected: &[&str]) {
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for phrase in expected {
+        assert!(
+            squashed.contains(phrase),
+            "OCR did not find {phrase:?} in:\n{text}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@
 //! the screens' state, not a terminal intent).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use pass_shared::clock::ManualClock;
@@ -21,8 +20,8 @@ use pass_shared::event::{DeviceRole, Event, LineRecord};
 use pass_shared::journal::{Journal, JournalOptions};
 use pass_shared::projection::StoreProjections;
 use pass_shared::projection::fold::{line_record, ticket_id};
-use pass_tests::{Mosquitto, bin, python};
-use serde_json::{Value, json};
+use pass_tests::{TerminalShot, assert_reads, terminal_screenshot};
+use serde_json::json;
 
 /// 2026-01-01 19:30 UTC.
 const NOW: i64 = 1_767_295_800_000;
@@ -187,73 +186,19 @@ fn evening_store(dir: &Path) -> PathBuf {
     dir.join("t1.db")
 }
 
-/// Renders the terminal on `db` at 1920×1080, signed in as Maria (manager) with the reports open
-/// on `tab`; OCR of the page.
+/// Renders the manager's Reports screen on `tab` of `db`, Maria signed in; OCR of the page.
 fn screenshot(dir: &Path, db: &Path, tab: &str) -> String {
-    let name = format!("reports-{tab}");
-    let png = dir.join(format!("{name}.png"));
-    let intents_file = dir.join(format!("{name}.json"));
-    std::fs::write(
-        &intents_file,
-        json!([{"intent": "sign_in", "pin": "2580"}]).to_string(),
+    terminal_screenshot(
+        dir,
+        &format!("reports-{tab}"),
+        TerminalShot {
+            db,
+            intents: json!([{"intent": "sign_in", "pin": "2580"}]),
+            options: &["--show-reports", tab],
+            now_ms: NOW,
+            threshold: None,
+        },
     )
-    .expect("intents");
-    let broker = Mosquitto::start();
-    let out = Command::new("xvfb-run")
-        .args([
-            "--auto-servernum",
-            "--server-args",
-            "-screen 0 1920x1080x24",
-        ])
-        .arg(bin("order-terminal"))
-        .arg("--screenshot")
-        .arg(&png)
-        .arg("--intents")
-        .arg(&intents_file)
-        .args(["--show-reports", tab])
-        .args(["--window", "1920x1080", "--device", "t1"])
-        .arg("--db")
-        .arg(db)
-        .args(["--broker", &broker.url(), "--mdns", "off"])
-        .args(["--manual-clock", &NOW.to_string()])
-        .env("WGPU_BACKEND", "vulkan")
-        .output()
-        .expect("run order-terminal under xvfb-run");
-    assert!(
-        out.status.success() && png.exists(),
-        "order-terminal --screenshot failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if let Some(keep) = std::env::var_os("PASS_SCREENSHOTS") {
-        let keep = PathBuf::from(keep);
-        let _ = std::fs::create_dir_all(&keep);
-        let _ = std::fs::copy(&png, keep.join(format!("terminal-{name}.png")));
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ocr_cards.py");
-    let ocr = Command::new(python())
-        .arg(script)
-        .arg(&png)
-        .arg("[]")
-        .output()
-        .expect("run the OCR script");
-    assert!(
-        ocr.status.success(),
-        "OCR failed: {}",
-        String::from_utf8_lossy(&ocr.stderr)
-    );
-    let v: Value = serde_json::from_slice(&ocr.stdout).expect("OCR JSON");
-    v["page"].as_str().unwrap_or_default().to_owned()
-}
-
-fn assert_reads(text: &str, expected: &[&str]) {
-    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for phrase in expected {
-        assert!(
-            squashed.contains(phrase),
-            "OCR did not find {phrase:?} in:\n{text}"
-        );
-    }
 }
 
 #[test]

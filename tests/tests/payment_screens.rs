@@ -7,7 +7,6 @@
 //! the screen photographed (which screen is up is the screens' state, not a terminal intent).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ use pass_shared::payments::provider::CashDrawer;
 use pass_shared::payments::settings::PaymentSettings;
 use pass_shared::projection::StoreProjections;
 use pass_shared::terminal::{FloorPlan, Intent, JournalHost, Terminal, TerminalSettings};
-use pass_tests::{Mosquitto, bin, free_loopback_port, python};
+use pass_tests::{TerminalShot, assert_reads, free_loopback_port, terminal_screenshot};
 use serde_json::{Value, json};
 
 /// 2026-01-01 19:30 UTC.
@@ -117,68 +116,20 @@ fn part_paid_store(dir: &Path) -> PathBuf {
     db
 }
 
-/// Renders the terminal on `db` at 1920×1080 after `intents`, with the payment screen asked
-/// for by `open`; OCR of the page.
+/// Renders the terminal on `db` after `intents`, with the payment screen asked for by `open`;
+/// OCR of the page.
 fn screenshot(dir: &Path, db: &Path, name: &str, intents: Value, open: &[&str]) -> String {
-    let png = dir.join(format!("{name}.png"));
-    let intents_file = dir.join(format!("{name}.json"));
-    std::fs::write(&intents_file, intents.to_string()).expect("intents");
-    let broker = Mosquitto::start();
-    let out = Command::new("xvfb-run")
-        .args([
-            "--auto-servernum",
-            "--server-args",
-            "-screen 0 1920x1080x24",
-        ])
-        .arg(bin("order-terminal"))
-        .arg("--screenshot")
-        .arg(&png)
-        .arg("--intents")
-        .arg(&intents_file)
-        .args(open)
-        .args(["--window", "1920x1080", "--device", "t1"])
-        .arg("--db")
-        .arg(db)
-        .args(["--broker", &broker.url(), "--mdns", "off"])
-        .args(["--manual-clock", &NOW_MS.to_string()])
-        .env("WGPU_BACKEND", "vulkan")
-        .output()
-        .expect("run order-terminal under xvfb-run");
-    assert!(
-        out.status.success() && png.exists(),
-        "order-terminal --screenshot failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if let Some(keep) = std::env::var_os("PASS_SCREENSHOTS") {
-        let keep = PathBuf::from(keep);
-        let _ = std::fs::create_dir_all(&keep);
-        let _ = std::fs::copy(&png, keep.join(format!("terminal-{name}.png")));
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ocr_cards.py");
-    let ocr = Command::new(python())
-        .arg(script)
-        .arg(&png)
-        .args(["[]", "100"])
-        .output()
-        .expect("run the OCR script");
-    assert!(
-        ocr.status.success(),
-        "OCR failed: {}",
-        String::from_utf8_lossy(&ocr.stderr)
-    );
-    let v: Value = serde_json::from_slice(&ocr.stdout).expect("OCR JSON");
-    v["page"].as_str().unwrap_or_default().to_owned()
-}
-
-fn assert_reads(text: &str, expected: &[&str]) {
-    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for phrase in expected {
-        assert!(
-            squashed.contains(phrase),
-            "OCR did not find {phrase:?} in:\n{text}"
-        );
-    }
+    terminal_screenshot(
+        dir,
+        name,
+        TerminalShot {
+            db,
+            intents,
+            options: open,
+            now_ms: NOW_MS,
+            threshold: Some(100),
+        },
+    )
 }
 
 #[test]

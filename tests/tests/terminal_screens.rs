@@ -4,10 +4,10 @@
 //! (`pass_shared::terminal::sample`: tables seated, lines sent) on a controlled clock; the app is then started on that database with
 //! `--intents` to reach the screen photographed.
 
-use pass_tests::{Mosquitto, bin, python};
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use pass_tests::{TerminalShot, assert_reads, terminal_screenshot};
+use serde_json::{Value, json};
 
 /// 2026-01-01 19:30 UTC.
 const NOW_MS: i64 = 1_767_295_800_000;
@@ -19,66 +19,19 @@ fn seated_store(dir: &Path) -> PathBuf {
     db
 }
 
-/// Renders the terminal on `db` at 1920×1080 after `intents`; OCR of the page.
+/// Renders the terminal on `db` after `intents`; OCR of the page.
 fn screenshot(dir: &Path, db: &Path, name: &str, intents: Value) -> String {
-    let png = dir.join(format!("{name}.png"));
-    let intents_file = dir.join(format!("{name}.json"));
-    std::fs::write(&intents_file, intents.to_string()).expect("intents");
-    let broker = Mosquitto::start();
-    let out = Command::new("xvfb-run")
-        .args([
-            "--auto-servernum",
-            "--server-args",
-            "-screen 0 1920x1080x24",
-        ])
-        .arg(bin("order-terminal"))
-        .arg("--screenshot")
-        .arg(&png)
-        .arg("--intents")
-        .arg(&intents_file)
-        .args(["--window", "1920x1080", "--device", "t1"])
-        .arg("--db")
-        .arg(db)
-        .args(["--broker", &broker.url(), "--mdns", "off"])
-        .args(["--manual-clock", &NOW_MS.to_string()])
-        .env("WGPU_BACKEND", "vulkan")
-        .output()
-        .expect("run order-terminal under xvfb-run");
-    assert!(
-        out.status.success() && png.exists(),
-        "order-terminal --screenshot failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if let Some(keep) = std::env::var_os("PASS_SCREENSHOTS") {
-        let keep = PathBuf::from(keep);
-        let _ = std::fs::create_dir_all(&keep);
-        let _ = std::fs::copy(&png, keep.join(format!("terminal-{name}.png")));
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ocr_cards.py");
-    let ocr = Command::new(python())
-        .arg(script)
-        .arg(&png)
-        .args(["[]", "100"])
-        .output()
-        .expect("run the OCR script");
-    assert!(
-        ocr.status.success(),
-        "OCR failed: {}",
-        String::from_utf8_lossy(&ocr.stderr)
-    );
-    let v: Value = serde_json::from_slice(&ocr.stdout).expect("OCR JSON");
-    v["page"].as_str().unwrap_or_default().to_owned()
-}
-
-fn assert_reads(text: &str, expected: &[&str]) {
-    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for phrase in expected {
-        assert!(
-            squashed.contains(phrase),
-            "OCR did not find {phrase:?} in:\n{text}"
-        );
-    }
+    terminal_screenshot(
+        dir,
+        name,
+        TerminalShot {
+            db,
+            intents,
+            options: &[],
+            now_ms: NOW_MS,
+            threshold: Some(100),
+        },
+    )
 }
 
 #[test]
