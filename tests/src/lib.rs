@@ -12,6 +12,7 @@
 //! [`PATIENCE`]; they never assert how long anything took.
 
 pub mod checks;
+pub mod evening;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
