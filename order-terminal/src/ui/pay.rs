@@ -37,11 +37,11 @@
 use egui::{Align, Color32, Frame, Layout, Rect, RichText, ScrollArea, Ui, vec2};
 use pass_shared::domain::Money;
 use pass_shared::domain::payment::{self as rules, IdempotencyKey};
+use pass_shared::domain::payment::{SUGGESTED_TIP_PERCENTS, tip_at};
 use pass_shared::event::ReceiptCopy;
 use pass_shared::payments::view::{
     PaymentIntent, PaymentRow, PaymentView, ReceiptIntent, ReceiptPreview,
 };
-use rust_decimal::Decimal;
 
 use super::widgets::{self, ATTENTION, DANGER, GO, Key, MUTED, SEATED};
 
@@ -52,9 +52,6 @@ pub const REFUND_REASONS: [&str; 4] = [
     "Item returned",
     "Charged twice",
 ];
-
-/// Tips offered as a share of what is paid.
-pub const TIP_PERCENTS: [u32; 3] = [15, 18, 20];
 
 /// Holds offered for a bar tab.
 pub const TAB_HOLDS: [i64; 3] = [5_000, 10_000, 20_000];
@@ -455,17 +452,11 @@ pub fn quick_tenders(due: Money) -> Vec<Money> {
     out.into_iter().map(Money::from_minor).collect()
 }
 
-/// `percent` of `base`, rounded as all money is.
-pub fn tip_of(base: Money, percent: u32) -> Money {
-    base.checked_mul_rounded(Decimal::new(i64::from(percent), 2))
-        .unwrap_or(Money::ZERO)
-}
-
 /// The tip chosen on `form` for `base`, or why it cannot be taken.
 fn chosen_tip(form: &Form, base: Money) -> Result<Money, String> {
     match form.tip {
         TipChoice::None => Ok(Money::ZERO),
-        TipChoice::Percent(p) => Ok(tip_of(base, p)),
+        TipChoice::Percent(p) => Ok(tip_at(base, p)),
         TipChoice::Custom => {
             let tip = form.tip_typed.money().unwrap_or(Money::ZERO);
             if tip > base && !base.is_zero() {
@@ -978,8 +969,8 @@ fn tip_ui(ui: &mut Ui, local: &mut PayLocal, base: Money) {
             form.tip = TipChoice::None;
             form.typing = None;
         }
-        for p in TIP_PERCENTS {
-            let label = format!("{p}% · {}", tip_of(base, p));
+        for p in SUGGESTED_TIP_PERCENTS {
+            let label = format!("{p}% · {}", tip_at(base, p));
             if widgets::choice(ui, form.tip == TipChoice::Percent(p), label, size).clicked() {
                 form.tip = TipChoice::Percent(p);
                 form.typing = None;
@@ -1493,9 +1484,9 @@ mod tests {
 
     #[test]
     fn tips_are_shares_rounded_as_money_is() {
-        assert_eq!(tip_of(m("43.21"), 15), m("6.48"));
-        assert_eq!(tip_of(m("43.21"), 18), m("7.78"));
-        assert_eq!(tip_of(m("43.21"), 20), m("8.64"));
+        assert_eq!(tip_at(m("43.21"), 15), m("6.48"));
+        assert_eq!(tip_at(m("43.21"), 18), m("7.78"));
+        assert_eq!(tip_at(m("43.21"), 20), m("8.64"));
     }
 
     #[test]

@@ -521,6 +521,16 @@ pub fn cash_payment(due: Money, tendered: Money) -> Result<CashPayment, PaymentE
     }
 }
 
+/// The tips suggested to a guest, in percent of the total: the same on the terminal's payment
+/// screen and on the printed guest check.
+pub const SUGGESTED_TIP_PERCENTS: [u32; 3] = [18, 20, 22];
+
+/// `percent` % of `base`, rounded as all money is (zero where it would not fit).
+pub fn tip_at(base: Money, percent: u32) -> Money {
+    base.checked_mul_rounded(rust_decimal::Decimal::new(i64::from(percent), 2))
+        .unwrap_or(Money::ZERO)
+}
+
 /// Whether a card payment of `total` (amount and tip) may be stored offline under `cap`: above
 /// the cap only with a manager's approval.
 pub fn check_offline_cap(total: Money, cap: Money, manager: bool) -> Result<(), PaymentError> {

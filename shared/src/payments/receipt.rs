@@ -247,14 +247,13 @@ pub fn receipt(
             out.add(columns("BALANCE DUE", &due.to_string()), Style::Bold);
             out.rule();
             out.text("Suggested tip (on the total):".to_owned());
-            let tips: Vec<String> = [18, 20, 22]
+            let tips: Vec<String> = crate::domain::payment::SUGGESTED_TIP_PERCENTS
                 .iter()
                 .map(|pct| {
-                    let tip = totals
-                        .total
-                        .checked_mul_rounded(Decimal::new(*pct, 2))
-                        .unwrap_or(Money::ZERO);
-                    format!("{pct}% {tip}")
+                    format!(
+                        "{pct}% {}",
+                        crate::domain::payment::tip_at(totals.total, *pct)
+                    )
                 })
                 .collect();
             out.text(format!("  {}", tips.join("   ")));
