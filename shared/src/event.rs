@@ -126,6 +126,8 @@ pub enum SettingRecord {
     DayCutoffHour(u8),
     TimeZone(String),
     OfflineCardCap(Money),
+    /// Below how many portions left an item shows as low (0: never).
+    LowStockPortions(u32),
 }
 
 /// An order that came in through the integration inbox from an online-ordering or delivery

@@ -634,7 +634,8 @@ enum StoreCommand {
     },
     /// Change a store-wide setting (every device follows it). Needs the PIN of someone allowed
     /// to change store settings (an owner). Settings: deduct_stock_on = send | payment;
-    /// day_cutoff_hour = 0–23; time_zone = an IANA name (Europe/London); offline_card_cap = 100.00.
+    /// day_cutoff_hour = 0–23; time_zone = an IANA name (Europe/London); offline_card_cap = 100.00;
+    /// low_stock_portions = 10 (below it an item shows as low; 0 for no alerts).
     Set {
         #[arg(long)]
         db: PathBuf,
@@ -796,6 +797,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("day_cutoff_hour = {}", s.cutoff_hour().hour());
             println!("time_zone = {}", s.time_zone().name());
             println!("offline_card_cap = {}", s.offline_card_cap());
+            println!("low_stock_portions = {}", s.low_stock_portions());
             Ok(ExitCode::SUCCESS)
         }
         Command::Menu(MenuCommand::Import { db, file }) => {
@@ -989,6 +991,7 @@ fn store_set(
         SettingChange::CutoffHour(h) => SettingRecord::DayCutoffHour(h),
         SettingChange::TimeZone(tz) => SettingRecord::TimeZone(tz),
         SettingChange::OfflineCardCap(cap) => SettingRecord::OfflineCardCap(cap),
+        SettingChange::LowStockPortions(n) => SettingRecord::LowStockPortions(n),
     };
     journal.append(&Event::SettingChanged {
         setting: record,

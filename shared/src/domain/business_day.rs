@@ -33,10 +33,12 @@
 //! # Store settings
 //!
 //! [`StoreSettings`] holds what a store decides once for all its devices: where stock is deducted
-//! ([`StockDeduction`], default on send), the cut-off hour (04:00), the time zone (`UTC`), and the
+//! ([`StockDeduction`], default on send), the cut-off hour (04:00), the time zone (`UTC`), the
 //! offline card cap (the largest card payment a terminal takes while cut off from the card
 //! processor without a manager's approval: 100.00 by default, 0 means every offline card payment
-//! needs one). A change is one [`SettingChange`], applied by [`StoreSettings::apply`], which
+//! needs one), and the low-stock threshold (an item the tracked stock makes fewer portions of is
+//! shown as low on the terminals and kitchen screens: 10 by default, 0 turns the alerts off; see
+//! [`super::inventory`]). A change is one [`SettingChange`], applied by [`StoreSettings::apply`], which
 //! refuses an invalid value with a [`SettingsError`] and leaves the settings as they were.
 //! Settings changes are journal events; [`SettingChange::parse`] reads the (setting, value) pair
 //! a person or an event gives, [`SettingChange::setting`] and [`SettingChange::value`] write it.
@@ -80,7 +82,7 @@ pub enum BusinessDayError {
 pub enum SettingsError {
     #[error(
         "`{0}` is not a store setting \
-         (deduct_stock_on, day_cutoff_hour, time_zone, offline_card_cap)"
+         (deduct_stock_on, day_cutoff_hour, time_zone, offline_card_cap, low_stock_portions)"
     )]
     UnknownSetting(String),
     #[error("`{value}` is not a value for {setting} (expected {expected})")]
@@ -386,6 +388,7 @@ pub struct StoreSettings {
     cutoff_hour: CutoffHour,
     time_zone: StoreTimeZone,
     offline_card_cap: Money,
+    low_stock_portions: u32,
 }
 
 impl Default for StoreSettings {
@@ -395,6 +398,7 @@ impl Default for StoreSettings {
             cutoff_hour: CutoffHour::default(),
             time_zone: StoreTimeZone::UTC,
             offline_card_cap: Money::from_minor(10_000),
+            low_stock_portions: super::inventory::DEFAULT_LOW_STOCK_PORTIONS,
         }
     }
 }
@@ -412,6 +416,10 @@ impl StoreSettings {
     /// The largest card payment taken offline without a manager's approval.
     pub fn offline_card_cap(&self) -> Money {
         self.offline_card_cap
+    }
+    /// Below how many portions left an item is shown as low (0: never).
+    pub fn low_stock_portions(&self) -> u32 {
+        self.low_stock_portions
     }
 
     /// The business day `instant_ms` belongs to under these settings.
@@ -432,6 +440,7 @@ impl StoreSettings {
                 }
                 next.offline_card_cap = *cap;
             }
+            SettingChange::LowStockPortions(portions) => next.low_stock_portions = *portions,
         }
         Ok(next)
     }
@@ -445,12 +454,14 @@ pub enum SettingChange {
     CutoffHour(u8),
     TimeZone(String),
     OfflineCardCap(Money),
+    LowStockPortions(u32),
 }
 
 impl SettingChange {
     /// Reads a change as a person or an event names it. Settings and values:
     /// `deduct_stock_on` = `send` | `payment`; `day_cutoff_hour` = 0–23; `time_zone` = an IANA
-    /// name; `offline_card_cap` = an amount such as `100.00`. Only the form is checked here; the
+    /// name; `offline_card_cap` = an amount such as `100.00`; `low_stock_portions` = a whole
+    /// number of portions (0 turns the low-stock alerts off). Only the form is checked here; the
     /// value is checked when applied.
     pub fn parse(setting: &str, value: &str) -> Result<SettingChange, SettingsError> {
         let bad = |setting: &'static str, expected: &'static str| SettingsError::BadValue {
@@ -473,6 +484,17 @@ impl SettingChange {
                 .parse()
                 .map(SettingChange::OfflineCardCap)
                 .map_err(|_| bad("offline_card_cap", "an amount such as 100.00")),
+            "low_stock_portions" => {
+                value
+                    .parse()
+                    .map(SettingChange::LowStockPortions)
+                    .map_err(|_| {
+                        bad(
+                            "low_stock_portions",
+                            "a whole number of portions, 0 for no alerts",
+                        )
+                    })
+            }
             other => Err(SettingsError::UnknownSetting(
                 other.chars().take(80).collect(),
             )),
@@ -486,6 +508,7 @@ impl SettingChange {
             SettingChange::CutoffHour(_) => "day_cutoff_hour",
             SettingChange::TimeZone(_) => "time_zone",
             SettingChange::OfflineCardCap(_) => "offline_card_cap",
+            SettingChange::LowStockPortions(_) => "low_stock_portions",
         }
     }
 
@@ -496,6 +519,7 @@ impl SettingChange {
             SettingChange::CutoffHour(hour) => hour.to_string(),
             SettingChange::TimeZone(name) => name.clone(),
             SettingChange::OfflineCardCap(cap) => cap.to_string(),
+            SettingChange::LowStockPortions(portions) => portions.to_string(),
         }
     }
 }
@@ -700,6 +724,7 @@ mod tests {
             settings.offline_card_cap(),
             "100.00".parse().expect("money")
         );
+        assert_eq!(settings.low_stock_portions(), 10);
     }
 
     #[test]
@@ -804,6 +829,25 @@ mod tests {
             }),
         );
         check(
+            "low_stock_portions",
+            "4",
+            with(|s| s.low_stock_portions = 4),
+        );
+        check(
+            "low_stock_portions",
+            "0",
+            with(|s| s.low_stock_portions = 0),
+        );
+        check(
+            "low_stock_portions",
+            "-3",
+            Err(SettingsError::BadValue {
+                setting: "low_stock_portions",
+                value: "-3".into(),
+                expected: "a whole number of portions, 0 for no alerts",
+            }),
+        );
+        check(
             "opening_hour",
             "9",
             Err(SettingsError::UnknownSetting("opening_hour".into())),
@@ -884,6 +928,7 @@ mod tests {
                 "[A-Za-z_/]{0,20}".prop_map(SettingChange::TimeZone),
                 any::<i64>()
                     .prop_map(|c| SettingChange::OfflineCardCap(Money::from_minor(c / 100))),
+                any::<u32>().prop_map(SettingChange::LowStockPortions),
             ],
         ) {
             prop_assert_eq!(SettingChange::parse(change.setting(), &change.value()), Ok(change));

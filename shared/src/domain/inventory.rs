@@ -9,6 +9,13 @@
 //!   modifiers ("no cheese" takes none, "add bacon" takes two rashers more), times the quantity.
 //!   Only tracked ingredients are deducted.
 //! - An item is **86'd** when any tracked ingredient of its recipe is at or below zero.
+//! - **Portions left** of an item: how many of it the tracked stock still makes, the fewest over
+//!   the tracked ingredients of its recipe (before modifiers) of the whole number of times the
+//!   level holds the recipe's quantity ([`portions_left`]). An item none of whose ingredients is
+//!   tracked has no count and is never low.
+//! - An item is **low** when it has more than zero and fewer portions left than the store's
+//!   threshold ([`is_low`]; the store setting `low_stock_portions`, default
+//!   [`DEFAULT_LOW_STOCK_PORTIONS`], 0 for no alerts). At zero it is 86'd instead, not low.
 //! - A sale is never refused here: a terminal refuses to *create* a sale of an 86'd item
 //!   ([`super::check::Check::add_line`]), but one arriving from a peer that was offline is applied
 //!   and comes back **oversold**: its item was already 86'd, or one of the ingredients it uses
@@ -20,8 +27,42 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::menu::{IngredientId, ItemId, Menu, ModifierId};
+
+/// The low-stock threshold a store starts with: an item shows as low below 10 portions left.
+pub const DEFAULT_LOW_STOCK_PORTIONS: u32 = 10;
+
+/// How many portions of a recipe (`uses`: ingredient quantities for one) the stock makes: for
+/// each tracked ingredient (`level_of` gives its level, `None` when it is not tracked), the whole
+/// number of times its level holds the quantity; the fewest of those. `None` when no ingredient
+/// of the recipe is tracked. A level at or below zero makes none; a count too large for a `u32`
+/// is `u32::MAX`.
+pub fn portions_left(
+    uses: &BTreeMap<IngredientId, Decimal>,
+    level_of: impl Fn(&IngredientId) -> Option<Decimal>,
+) -> Option<u32> {
+    uses.iter()
+        .filter(|(_, quantity)| **quantity > Decimal::ZERO)
+        .filter_map(|(ingredient, quantity)| {
+            let level = level_of(ingredient)?;
+            if level <= Decimal::ZERO {
+                return Some(0);
+            }
+            let portions = level
+                .checked_div(*quantity)
+                .map_or(u32::MAX, |p| p.floor().to_u32().unwrap_or(u32::MAX));
+            Some(portions)
+        })
+        .min()
+}
+
+/// Whether an item with `portions` left shows as low under `threshold` (see the module
+/// documentation): more than none, fewer than the threshold.
+pub fn is_low(portions: u32, threshold: u32) -> bool {
+    portions > 0 && portions < threshold
+}
 
 /// A refused stock change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -317,6 +358,57 @@ mod tests {
         assert!(!stock.is_eighty_sixed(menu(), &chicken));
         let extra = stock.sell(menu(), &chicken, &mods(&["add_bacon"]), 1);
         assert!(extra.map(|s| s.oversold).unwrap_or(false));
+    }
+
+    #[test]
+    fn portions_left_are_the_fewest_whole_portions_over_the_tracked_ingredients() {
+        fn check(levels: &[(&str, Decimal)], expected: Option<u32>) {
+            let levels: BTreeMap<IngredientId, Decimal> =
+                levels.iter().map(|(i, l)| (ing(i), *l)).collect();
+            let uses = menu().ingredients_for(&ItemId::new("classic_burger"), &[], 1);
+            let actual = portions_left(&uses, |i| levels.get(i).copied());
+            assert_eq!(actual, expected, "{levels:?}");
+        }
+        // One patty and 150 g of fries a burger; nothing else tracked.
+        check(&[], None);
+        check(&[("lobster", dec!(3))], None);
+        check(&[("beef_patty", dec!(6))], Some(6));
+        check(
+            &[("beef_patty", dec!(6)), ("potato_fries", dec!(1000))],
+            Some(6),
+        );
+        check(
+            &[("beef_patty", dec!(60)), ("potato_fries", dec!(1000))],
+            Some(6),
+        );
+        check(
+            &[("beef_patty", dec!(60)), ("potato_fries", dec!(149.9))],
+            Some(0),
+        );
+        check(&[("beef_patty", dec!(6.5))], Some(6));
+        check(&[("beef_patty", dec!(0))], Some(0));
+        check(&[("beef_patty", dec!(-2))], Some(0));
+        check(&[("beef_patty", Decimal::MAX)], Some(u32::MAX));
+    }
+
+    #[test]
+    fn an_item_is_low_between_zero_and_the_threshold() {
+        for (portions, threshold, low) in [
+            (0, 10, false),
+            (1, 10, true),
+            (9, 10, true),
+            (10, 10, false),
+            (u32::MAX, 10, false),
+            (1, 0, false),
+            (1, 1, false),
+            (1, 2, true),
+        ] {
+            assert_eq!(
+                is_low(portions, threshold),
+                low,
+                "{portions} of {threshold}"
+            );
+        }
     }
 
     #[test]

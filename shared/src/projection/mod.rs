@@ -18,6 +18,7 @@
 
 pub mod day;
 pub mod fold;
+pub mod low_stock;
 pub mod payments;
 pub(crate) mod report_facts;
 
@@ -34,6 +35,7 @@ use crate::domain::ticket::{ItemState, Priority, TicketState};
 use crate::event::{Event, SettingRecord};
 use crate::journal::{AcceptedEvent, Projector};
 use fold::{CheckFold, FoldKey, fold_check, fold_checks};
+pub use low_stock::{LowItem, low_stock};
 
 /// The store's projections. Add it to a journal with `Journal::open_with`.
 #[derive(Debug, Default)]
@@ -106,6 +108,7 @@ fn setting_key(s: &SettingRecord) -> (&'static str, String) {
         SettingRecord::DayCutoffHour(h) => ("day_cutoff_hour", h.to_string()),
         SettingRecord::TimeZone(tz) => ("time_zone", tz.clone()),
         SettingRecord::OfflineCardCap(m) => ("offline_card_cap", m.to_string()),
+        SettingRecord::LowStockPortions(n) => ("low_stock_portions", n.to_string()),
     }
 }
 
@@ -688,7 +691,15 @@ pub fn stock_levels(db: &Connection) -> rusqlite::Result<BTreeMap<String, Decima
 
 /// Items that cannot be made: 86'd by hand, or an ingredient at or below zero.
 pub fn eighty_sixed(db: &Connection, menu: &Menu) -> rusqlite::Result<Vec<ItemId>> {
-    let levels = stock_levels(db)?;
+    eighty_sixed_at(db, menu, &stock_levels(db)?)
+}
+
+/// [`eighty_sixed`] at stock `levels` already read ([`stock_levels`]).
+pub fn eighty_sixed_at(
+    db: &Connection,
+    menu: &Menu,
+    levels: &BTreeMap<String, Decimal>,
+) -> rusqlite::Result<Vec<ItemId>> {
     let mut out = Vec::new();
     for item in menu.items() {
         let id = item.id();
