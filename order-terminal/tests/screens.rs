@@ -312,3 +312,61 @@ fn events(rig: &Rig) -> i64 {
         .read(|db| db.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)))
         .expect("count")
 }
+
+/// A delivery of `qty` beef patties, written on the terminal's journal.
+fn patties(rig: &Rig, qty: i64) {
+    rig.host
+        .journal
+        .append(&pass_shared::event::Event::StockReceived {
+            ingredient: "beef_patty".into(),
+            qty: rust_decimal::Decimal::from(qty),
+        })
+        .expect("received");
+}
+
+/// The menu button of `name`, by its text.
+fn menu_button(h: &Harness<'_, Rig>, name: &str) -> String {
+    h.get_all_by_role(Role::Button)
+        .filter_map(|n| n.accesskit_node().label())
+        .find(|l| l.starts_with(&format!("{name}\n")))
+        .unwrap_or_else(|| panic!("no menu button {name}"))
+}
+
+#[test]
+fn the_status_bar_says_what_runs_low_once_a_send_takes_stock_under_the_threshold_until_a_delivery()
+{
+    let rig = rig();
+    // Ten patties: not low (the store's threshold is 10 portions). A burger takes one.
+    patties(&rig, 10);
+    let mut h = harness(rig);
+    h.run();
+    assert!(!has_text(&h, "LOW: "), "ten left is not low");
+
+    burger_sent_to_twelve(&mut h);
+    assert!(
+        has_text(&h, "LOW: ") && has_text(&h, "Classic Burger 9 left"),
+        "the amber notice, on the PIN screen too"
+    );
+    assert!(
+        has_text(&h, "+1 more"),
+        "four burgers take a patty: three named, the rest counted"
+    );
+
+    sign_in(&mut h, "1357");
+    tap_containing(&mut h, "Table 12\n");
+    tap(&mut h, "Burgers");
+    let burger = menu_button(&h, "Classic Burger");
+    assert!(burger.ends_with("9 left"), "{burger}");
+    let smash = menu_button(&h, "Double Smash Burger");
+    assert!(
+        !smash.contains("left"),
+        "its patties are not counted: {smash}"
+    );
+
+    // The delivery comes in: the notice and the count go away.
+    patties(h.state(), 24);
+    h.run();
+    assert!(!has_text(&h, "LOW: "), "33 patties are not low");
+    let burger = menu_button(&h, "Classic Burger");
+    assert!(!burger.contains("left"), "{burger}");
+}

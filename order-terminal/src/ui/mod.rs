@@ -15,7 +15,8 @@
 //! - [`manager`]: the manager's reports of a business day (service times, sales, the Z report,
 //!   stock), opened with "Reports" in the status bar by managers and owners, over the reports
 //!   the app reads from the device while the screen is open ([`ManagerData`]);
-//! - [`status`]: the bar along the top (who, link, unconfirmed events) and the notice.
+//! - [`status`]: the bar along the top (who, link, unconfirmed events, what runs low) and the
+//!   notice.
 //!
 //! Drawing never fails and never writes: the caller applies the intent (and shows a refusal in
 //! the next view's notice).

@@ -1,6 +1,7 @@
 //! The ordering screen. Left: the check, line by line with each sent line's kitchen status
 //! ("received ✓", "ready"), and its totals. Middle: the menu by category (86'd items greyed out
-//! and refused), or the split, move and merge choices. Right: where the next item goes (seat,
+//! and refused, items running low in amber with how many are left), or the split, move and merge
+//! choices. Right: where the next item goes (seat,
 //! course, quantity, notes) and what to do with the check (send, hold and fire courses, split,
 //! move, merge, close). Items with modifiers open a dialog that cannot be skipped while a
 //! required choice is missing.
@@ -275,15 +276,21 @@ fn menu_ui(ui: &mut Ui, view: &OrderView) -> Option<Intent> {
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for item in &menu.items {
-                    let label = if item.eighty_sixed {
-                        RichText::new(format!("{}\n86'd", item.name)).color(UNAVAILABLE)
-                    } else {
-                        RichText::new(format!("{}\n{}", item.name, item.price))
+                    let label = match (item.eighty_sixed, item.portions_left) {
+                        (true, _) => {
+                            RichText::new(format!("{}\n86'd", item.name)).color(UNAVAILABLE)
+                        }
+                        (false, Some(left)) => {
+                            RichText::new(format!("{}\n{} · {left} left", item.name, item.price))
+                        }
+                        (false, None) => RichText::new(format!("{}\n{}", item.name, item.price)),
                     };
                     let button = egui::Button::new(label.size(26.0))
                         .min_size(vec2(200.0, 100.0))
                         .fill(if item.eighty_sixed {
                             Color32::from_gray(40)
+                        } else if item.portions_left.is_some() {
+                            ATTENTION
                         } else {
                             Color32::from_gray(60)
                         });

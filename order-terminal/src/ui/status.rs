@@ -1,13 +1,14 @@
 //! The bar along the top of every screen: this terminal, who is signed in, whether it reaches the
-//! rest of the store and how many of its events no peer has confirmed yet; and the notice line
-//! that says why the last tap was refused. A manager or owner also finds "Reports" there, which
+//! rest of the store and how many of its events no peer has confirmed yet, and below them, on an
+//! amber line, the items running low ("LOW: Classic Burger 6 left, …", the fewest left first);
+//! and the notice line that says why the last tap was refused. A manager or owner also finds "Reports" there, which
 //! opens the manager's screen ([`super::manager`]).
 
 use egui::{Align, Color32, Frame, Layout, RichText, Ui, vec2};
 use pass_shared::terminal::Intent;
 use pass_shared::terminal::views::StatusView;
 
-use super::widgets::{self, ATTENTION, DANGER, GO, MUTED};
+use super::widgets::{self, ATTENTION, DANGER, GO, LOW_STOCK, MUTED};
 use super::{Local, ManagerLocal, manager, settings};
 
 /// What the link part of the bar says, and its colour.
@@ -70,6 +71,17 @@ pub fn status_ui(ui: &mut Ui, status: &StatusView, local: &mut Local) -> Option<
                     }
                 });
             });
+            // Its own line across the bar: the names never crowd the buttons.
+            if let Some(low) = status.low_stock_notice() {
+                ui.add_space(6.0);
+                Frame::new()
+                    .fill(LOW_STOCK)
+                    .inner_margin(6.0)
+                    .show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.label(RichText::new(low).strong().color(Color32::BLACK));
+                    });
+            }
         });
     intent
 }
@@ -95,6 +107,7 @@ mod tests {
             cut_off_since_ms: cut_off.then_some(1),
             unconfirmed,
             peers: 2,
+            low_stock: Vec::new(),
         }
     }
 

@@ -7,8 +7,10 @@ use super::touch::MIN_TOUCH_TARGET;
 
 /// Go: send, open, add.
 pub const GO: Color32 = Color32::from_rgb(0x1f, 0x6f, 0x3a);
-/// Needs attention: held courses, a table whose food is ready.
+/// Needs attention: held courses, a table whose food is ready, an item running low.
 pub const ATTENTION: Color32 = Color32::from_rgb(0x9a, 0x6a, 0x00);
+/// The low-stock alert in the status bar (amber, with black text).
+pub const LOW_STOCK: Color32 = Color32::from_rgb(0xff, 0xb0, 0x00);
 /// Takes something away: void, cancel.
 pub const DANGER: Color32 = Color32::from_rgb(0xa3, 0x1f, 0x1f);
 /// A seated table.

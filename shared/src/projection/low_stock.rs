@@ -15,8 +15,10 @@ use serde::Serialize;
 use crate::domain::inventory::{is_low, portions_left};
 use crate::domain::menu::Menu;
 
-/// How many low items an alert names before it says "+N more".
-pub const NAMED_IN_NOTICE: usize = 3;
+/// How many low items a terminal's status bar names before it says "+N more".
+pub const NAMED_ON_TERMINAL: usize = 3;
+/// How many a kitchen screen's status bar names (its bar has room for one).
+pub const NAMED_ON_KITCHEN_SCREEN: usize = 1;
 
 /// An item running low.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

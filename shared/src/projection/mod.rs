@@ -81,6 +81,17 @@ pub fn register(db: &Connection, key: &str) -> rusqlite::Result<Option<String>> 
         .optional()
 }
 
+/// A published menu, named by its event's place in fold order: (hlc, origin, seq).
+pub type MenuVersion = (i64, String, i64);
+
+/// Which menu is in force; `None` before any is published. A cheap lookup, for readers that
+/// parse the menu only when it changes.
+pub fn menu_version(db: &Connection) -> rusqlite::Result<Option<MenuVersion>> {
+    db.prepare_cached("SELECT hlc, origin, seq FROM proj_registers WHERE key = 'menu'")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+}
+
 /// The store's settings as the journal has set them (defaults where nothing was set). A value
 /// this build cannot accept (a time zone it does not know) is logged and the default kept.
 pub fn store_settings(db: &Connection) -> rusqlite::Result<StoreSettings> {

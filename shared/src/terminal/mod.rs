@@ -33,8 +33,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rusqlite::OptionalExtension;
-
 use crate::device::Link;
 use crate::domain::check::{
     Check, CheckError, MAX_TEXT_CHARS, OrderNumberError, OrderNumbers, Seat,
@@ -43,7 +41,7 @@ use crate::domain::menu::{ItemId, Menu, MenuError, ModifierId};
 use crate::domain::staff::{MAX_PIN_DIGITS, Permission, SignInError, Staff};
 use crate::event::Event;
 use crate::journal::{Journal, JournalError};
-use crate::projection::{self, load_check_folds};
+use crate::projection::{self, MenuVersion, load_check_folds};
 
 pub use floor::FloorPlan;
 pub use intents::{Intent, Outcome, PinKey};
@@ -175,9 +173,6 @@ enum Screen {
     Floor(Option<String>),
     Order(Ordering),
 }
-
-/// The published menu, parsed once per version.
-type MenuVersion = (i64, String, i64);
 
 /// The most of one item on one line.
 pub const MAX_QTY: u32 = 99;
@@ -317,7 +312,17 @@ impl Terminal {
             name: s.name.clone(),
             role: s.role.to_string(),
         });
-        let status = StatusView::new(&device, signed_in, &host.link());
+        let mut status = StatusView::new(&device, signed_in, &host.link());
+        // The menu that does not load is the ordering screen's to report; the bar then shows
+        // nothing low.
+        let menu = self.menu_now(host.journal());
+        let stock = match &menu {
+            Ok(menu) => Some(stock_now(host.journal(), menu)?),
+            Err(_) => None,
+        };
+        if let Some(stock) = &stock {
+            status.low_stock.clone_from(&stock.low);
+        }
         let screen = if self.session.signed_in().is_none() {
             ScreenView::SignIn(SignInView {
                 digits: self.pin_entry.chars().count(),
@@ -336,7 +341,10 @@ impl Terminal {
                     });
                     ScreenView::Floor(floor)
                 }
-                Screen::Order(o) => ScreenView::Order(Box::new(self.order_view(host, &o)?)),
+                Screen::Order(o) => {
+                    let menu = menu.map(|m| (m, stock.unwrap_or_default()));
+                    ScreenView::Order(Box::new(self.order_view(host, &o, menu)?))
+                }
             }
         };
         Ok(View {
@@ -407,8 +415,8 @@ impl Terminal {
         self.tick(host)?;
         self.signed_in_staff(host)?;
         let menu = self.menu_now(host.journal())?;
-        let out = eighty_sixed(host.journal(), &menu)?;
-        Ok(views::menu_view(&menu, &out, category))
+        let stock = stock_now(host.journal(), &menu)?;
+        Ok(views::menu_view(&menu, &stock.out, &stock.low, category))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -434,20 +442,24 @@ impl Terminal {
             .ok_or_else(|| TerminalError::UnknownCheck(check.to_owned()))
     }
 
+    /// The ordering screen of `o`, with the menu now and its stock (or why there is no menu).
     fn order_view<H: TerminalHost>(
         &mut self,
         host: &H,
         o: &Ordering,
+        menu: Result<(Arc<Menu>, StockNow), TerminalError>,
     ) -> Result<OrderView, TerminalError> {
         let check = self.check_view(host, &o.check)?;
-        let (menu, dialog) = match self.menu_now(host.journal()) {
-            Ok(menu) => {
-                let out = eighty_sixed(host.journal(), &menu)?;
+        let (menu, dialog) = match menu {
+            Ok((menu, stock)) => {
                 let dialog = o
                     .dialog
                     .as_ref()
                     .and_then(|(item, chosen)| views::modifier_dialog(&menu, item, chosen, o.qty));
-                (views::menu_view(&menu, &out, o.category.as_deref()), dialog)
+                (
+                    views::menu_view(&menu, &stock.out, &stock.low, o.category.as_deref()),
+                    dialog,
+                )
             }
             Err(TerminalError::NoMenu) => (
                 MenuView {
@@ -476,11 +488,7 @@ impl Terminal {
     }
 
     fn menu_now(&mut self, journal: &Journal) -> Result<Arc<Menu>, TerminalError> {
-        let version: Option<MenuVersion> = journal.read(|db| {
-            db.prepare_cached("SELECT hlc, origin, seq FROM proj_registers WHERE key = 'menu'")?
-                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-        })?;
+        let version: Option<MenuVersion> = journal.read(projection::menu_version)?;
         let version = version.ok_or(TerminalError::NoMenu)?;
         if let Some((v, menu)) = &self.menu
             && *v == version
@@ -886,6 +894,26 @@ fn eighty_sixed(journal: &Journal, menu: &Menu) -> Result<BTreeSet<ItemId>, Term
         .read(|db| projection::eighty_sixed(db, menu))?
         .into_iter()
         .collect())
+}
+
+/// The menu's 86'd and low items, from one reading of the stock levels.
+#[derive(Debug, Default)]
+struct StockNow {
+    out: BTreeSet<ItemId>,
+    low: Vec<projection::LowItem>,
+}
+
+fn stock_now(journal: &Journal, menu: &Menu) -> Result<StockNow, TerminalError> {
+    Ok(journal.read(|db| {
+        let levels = projection::stock_levels(db)?;
+        let threshold = projection::store_settings(db)?.low_stock_portions();
+        Ok(StockNow {
+            out: projection::eighty_sixed_at(db, menu, &levels)?
+                .into_iter()
+                .collect(),
+            low: projection::low_stock::low_stock_at(db, menu, &levels, threshold)?,
+        })
+    })?)
 }
 
 #[cfg(test)]

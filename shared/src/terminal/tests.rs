@@ -925,3 +925,104 @@ fn the_broker_address_and_the_printer_are_kept_beside_the_database_and_a_bad_one
             .expect("device file");
     assert_eq!(device.broker, None, "back to discovery");
 }
+
+#[test]
+fn items_running_low_show_in_the_status_bar_and_on_their_menu_buttons() {
+    let host = host();
+    let mut t = terminal();
+    let receive = |qty: i64| {
+        host.journal
+            .append(&Event::StockReceived {
+                ingredient: "beef_patty".into(),
+                qty: rust_decimal::Decimal::from(qty),
+            })
+            .expect("received");
+    };
+    let low = |t: &mut Terminal| -> Vec<(String, u32)> {
+        t.view(&host)
+            .expect("view")
+            .status
+            .low_stock
+            .into_iter()
+            .map(|i| (i.item, i.portions_left))
+            .collect()
+    };
+    let burger_button = |t: &mut Terminal| {
+        let ScreenView::Order(order) = screen(t, &host) else {
+            panic!("the ordering screen");
+        };
+        order
+            .menu
+            .items
+            .iter()
+            .find(|i| i.id == "classic_burger")
+            .expect("on the burgers page")
+            .portions_left
+    };
+    receive(12);
+    assert_eq!(low(&mut t), [], "twelve patties are not low");
+    host.journal
+        .append(&Event::StockCounted {
+            ingredient: "beef_patty".into(),
+            qty: rust_decimal::Decimal::from(7),
+        })
+        .expect("counted");
+    let patties = |n: u32| -> Vec<(String, u32)> {
+        [
+            "bacon_bbq_burger",
+            "blue_cheese_burger",
+            "classic_burger",
+            "mushroom_swiss_burger",
+        ]
+        .iter()
+        .map(|i| ((*i).to_owned(), n))
+        .collect()
+    };
+    assert_eq!(low(&mut t), patties(7), "on the PIN screen too");
+    let status = t.view(&host).expect("view").status;
+    assert_eq!(
+        status.low_stock_notice().as_deref(),
+        Some(
+            "LOW: Bacon BBQ Burger 7 left, Black and Blue Burger 7 left, Classic Burger 7 left, +1 more"
+        )
+    );
+
+    sign_in(&mut t, &host, "1357");
+    act(
+        &mut t,
+        &host,
+        Intent::ChangeSettings {
+            manager_pin: Some("2580".into()),
+            change: SettingsChange {
+                return_to_pin_after_send: Some(false),
+                ..SettingsChange::default()
+            },
+        },
+    );
+    let check = open(&mut t, &host, "12", 2);
+    act(
+        &mut t,
+        &host,
+        Intent::ChooseCategory {
+            category: "burgers".into(),
+        },
+    );
+    assert_eq!(burger_button(&mut t), Some(7));
+    add(&mut t, &host, &check, "classic_burger", &["medium"], 1, 1);
+    add(&mut t, &host, &check, "classic_burger", &["medium"], 2, 1);
+    assert_eq!(burger_button(&mut t), Some(7), "not sent: nothing used yet");
+    act(&mut t, &host, Intent::Send { check });
+    assert_eq!(burger_button(&mut t), Some(5), "sent: two patties used");
+    assert_eq!(low(&mut t), patties(5));
+    let menu = t.menu(&host, Some("burgers")).expect("menu");
+    assert!(
+        menu.items
+            .iter()
+            .any(|i| i.id == "classic_burger" && i.portions_left == Some(5)),
+        "`pass terminal menu` says so too"
+    );
+
+    receive(24);
+    assert_eq!(low(&mut t), [], "a delivery: enough again");
+    assert_eq!(burger_button(&mut t), None);
+}

@@ -8,9 +8,10 @@
 //!   whether the kitchen screens have it — "received ✓" — and whether it is ready), its totals
 //!   to the cent as the domain computed them, and its split;
 //! - [`MenuView`] and [`ModifierDialog`]: the menu by category with prices, 86'd items greyed,
-//!   and the dialog whose "Add" stays off until every required choice is made;
-//! - [`StatusView`]: who is signed in, and whether the terminal is cut off from its peers and
-//!   how many of its events none has confirmed.
+//!   low ones with how many are left, and the dialog whose "Add" stays off until every required
+//!   choice is made;
+//! - [`StatusView`]: who is signed in, whether the terminal is cut off from its peers and how
+//!   many of its events none has confirmed, and the items running low.
 //!
 //! Built from the projections and the check's fold; reading only.
 
@@ -29,6 +30,7 @@ use crate::domain::menu::{ItemId, Menu, ModifierId};
 use crate::domain::order::OrderType;
 use crate::domain::ticket::{ItemState, Ticket, TicketState};
 use crate::event::SplitRecord;
+use crate::projection::LowItem;
 use crate::projection::fold::split_record;
 
 /// A person, as the status bar names them.
@@ -39,7 +41,7 @@ pub struct PersonView {
     pub role: String,
 }
 
-/// The status bar: who is signed in, and the link to the rest of the store.
+/// The status bar: who is signed in, the link to the rest of the store, and what runs low.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusView {
     pub device: String,
@@ -52,9 +54,13 @@ pub struct StatusView {
     /// This terminal's events no peer has confirmed yet.
     pub unconfirmed: u64,
     pub peers: usize,
+    /// Items with only a few portions left (under the store's `low_stock_portions`), fewest
+    /// first; an item at zero is 86'd instead.
+    pub low_stock: Vec<LowItem>,
 }
 
 impl StatusView {
+    /// The bar for `device` over `link`, with nothing low.
     pub fn new(device: &str, signed_in: Option<PersonView>, link: &Link) -> StatusView {
         StatusView {
             device: device.to_owned(),
@@ -64,7 +70,17 @@ impl StatusView {
             cut_off_since_ms: link.cut_off_since_ms,
             unconfirmed: link.unconfirmed,
             peers: link.peers.len(),
+            low_stock: Vec::new(),
         }
+    }
+
+    /// The low-stock alert's words (the first few items, then "+N more"); `None` when nothing
+    /// is low.
+    pub fn low_stock_notice(&self) -> Option<String> {
+        crate::projection::low_stock::notice(
+            &self.low_stock,
+            crate::projection::low_stock::NAMED_ON_TERMINAL,
+        )
     }
 }
 
@@ -299,6 +315,8 @@ pub struct ItemView {
     pub price: Money,
     /// Out: greyed, and refused when tapped.
     pub eighty_sixed: bool,
+    /// Running low: how many portions are left (`None` when not low).
+    pub portions_left: Option<u32>,
     /// Tapping opens the modifier dialog.
     pub has_modifiers: bool,
     /// The dialog cannot be skipped: a choice is required.
@@ -822,8 +840,13 @@ pub fn check_view(
 }
 
 /// The menu panel: categories in menu order, the items of `category` (the first category when
-/// `None` or unknown), 86'd ones marked.
-pub fn menu_view(menu: &Menu, eighty_sixed: &BTreeSet<ItemId>, category: Option<&str>) -> MenuView {
+/// `None` or unknown), 86'd ones marked and `low` ones with how many are left.
+pub fn menu_view(
+    menu: &Menu,
+    eighty_sixed: &BTreeSet<ItemId>,
+    low: &[LowItem],
+    category: Option<&str>,
+) -> MenuView {
     let categories: Vec<CategoryView> = menu
         .categories()
         .iter()
@@ -849,6 +872,10 @@ pub fn menu_view(menu: &Menu, eighty_sixed: &BTreeSet<ItemId>, category: Option<
                         name: item.name().to_owned(),
                         price: item.price(),
                         eighty_sixed: eighty_sixed.contains(item.id()),
+                        portions_left: low
+                            .iter()
+                            .find(|l| l.item == item.id().as_str())
+                            .map(|l| l.portions_left),
                         has_modifiers: !groups.is_empty(),
                         has_required_choice: groups.iter().any(|g| g.min_choices() > 0),
                     }
