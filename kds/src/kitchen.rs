@@ -17,7 +17,7 @@ use pass_shared::kitchen::actions::KitchenAction;
 use pass_shared::kitchen::board::{self, Board, BoardInput};
 use pass_shared::kitchen::cards::{self, TicketCard};
 use pass_shared::kitchen::keymap::{KeyAction, KeyMap};
-use pass_shared::kitchen::screen::ScreenState;
+use pass_shared::kitchen::screen::{LowStock, ScreenState};
 use pass_shared::kitchen::settings::KdsSettings;
 use tokio::sync::watch;
 
@@ -80,6 +80,8 @@ pub struct Screen {
     pub recall: Vec<TicketCard>,
     pub all_day: Vec<(String, u32)>,
     pub median_last_hour_ms: Option<i64>,
+    /// The items running low that this screen's stations cook, for the status bar.
+    pub low_stock: LowStock,
     /// The device's clock when the board was built.
     pub now_ms: i64,
     /// The store's time zone, for clock times on screen.
@@ -114,6 +116,7 @@ impl Screen {
             recall: Vec::new(),
             all_day: Vec::new(),
             median_last_hour_ms: None,
+            low_stock: LowStock::default(),
             now_ms: 0,
             time_zone: StoreTimeZone::default(),
             message: None,
@@ -167,6 +170,7 @@ impl Screen {
                 cards::recently_bumped(db, &stations, now)?
             };
             let median = cards::median_last_hour_ms(db, &stations, now)?;
+            self.low_stock.refresh(db, &stations)?;
             let zone = pass_shared::projection::store_settings(db)?.time_zone();
             Ok((tickets, recall, median, zone))
         });

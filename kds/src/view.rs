@@ -363,15 +363,22 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
     };
     let unconfirmed = format!("{} unconfirmed", link.0.unconfirmed);
     let clock = screen.time_zone.clock_text(screen.now_ms);
+    let low = screen.low_stock.notice();
     root.spawn((
         absolute(0.0, 0.0, DESIGN_WIDTH, STATUS_HEIGHT),
         BackgroundColor(BAR),
     ))
     .with_children(|bar| {
         bar.spawn((
-            absolute(16.0, 8.0, 900.0, 48.0),
+            absolute(16.0, 8.0, if low.is_some() { 300.0 } else { 900.0 }, 48.0),
             text(stations.join("  "), &fonts.bold, 40.0, TEXT),
         ));
+        if let Some(low) = &low {
+            bar.spawn((
+                absolute(330.0, 14.0, 590.0, 40.0),
+                text(low, &fonts.bold, 28.0, ALERT),
+            ));
+        }
         bar.spawn((
             absolute(930.0, 14.0, 480.0, 40.0),
             text(

@@ -1688,6 +1688,13 @@ fn kitchen_table(answer: &serde_json::Value) -> String {
             pass_shared::kitchen::board::timer_text(ms)
         );
     }
+    if let Some(low) = answer["low_stock"].as_array().filter(|a| !a.is_empty()) {
+        let items: Vec<String> = low
+            .iter()
+            .map(|i| format!("{} {} left", text(&i["name"]), i["portions_left"]))
+            .collect();
+        let _ = writeln!(out, "low: {}", items.join(", "));
+    }
     out
 }
 

@@ -7,7 +7,9 @@
 //! event), `{"cmd":"stop"}`, `{"cmd":"payment","request":{"op":…}}` (a terminal's payments, see
 //! [`crate::payments::PaymentCommand`]). Every answer has `"ok"`; a refusal has `"error"` and changes nothing.
 //!
-//! A kitchen screen answers `{"cmd":"kitchen","op":"list"|"recall_list"|"act",…}`. An order
+//! A kitchen screen answers `{"cmd":"kitchen","op":"list"|"recall_list"|"act",…}`; `list` gives
+//! the board of every page, the all-day counts and the items running low that its stations cook
+//! (`low_stock`: item, name, portions left, stations; expo: every one). An order
 //! terminal answers `{"cmd":"terminal","op":…}`, doing exactly what its screen does:
 //! `"act"` carries out `"intent"` (an [`crate::terminal::Intent`]) and answers its outcome;
 //! `"view"` gives the whole screen, `"floor"` the floor plan, `"check"` a check (by `"check"` id
@@ -349,9 +351,10 @@ fn kitchen(
         (KitchenOp::List, None) => {
             let stations = settings.stations();
             let expo = settings.station == crate::kitchen::EXPO;
-            let (board, all_day, median) = handle
+            let (board, all_day, median, low_stock) = handle
                 .journal()
                 .read(|db| {
+                    let low_stock = cards::low_stock(db, &stations)?;
                     let input = board::BoardInput {
                         station: &settings.station,
                         taken_over: &settings.taken_over,
@@ -362,13 +365,19 @@ fn kitchen(
                     };
                     if expo {
                         let tickets = cards::expo_tickets(db)?;
-                        Ok((board::expo_board(&input, &tickets), Vec::new(), None))
+                        Ok((
+                            board::expo_board(&input, &tickets),
+                            Vec::new(),
+                            None,
+                            low_stock,
+                        ))
                     } else {
                         let open = cards::open_tickets(db, &stations)?;
                         Ok((
                             board::station_board(&input, &open),
                             cards::all_day(&open),
                             cards::median_last_hour_ms(db, &stations, now)?,
+                            low_stock,
                         ))
                     }
                 })
@@ -399,6 +408,7 @@ fn kitchen(
                 "cards": cards,
                 "all_day": all_day,
                 "median_last_hour_ms": median,
+                "low_stock": low_stock,
             }))
         }
         (KitchenOp::RecallList, None) => {
@@ -567,6 +577,89 @@ async fn status(shared: &Arc<Shared>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::Fault;
+    use super::{KitchenOp, TerminalOp, TerminalRequest};
+    use crate::device::{BrokerSetting, Device, DeviceConfig, DeviceHandle};
+    use crate::event::{DeviceRole, Event};
+
+    /// A device of the sample store, unserved (no network), on a controlled clock; five skirt
+    /// steaks in stock (steak frites: grill and fry).
+    fn device(dir: &std::path::Path, name: &str, role: DeviceRole) -> DeviceHandle {
+        let db = dir.join(format!("{name}.db"));
+        let handle = Device::open(DeviceConfig {
+            db: db.clone(),
+            store: "demo".to_owned().try_into().expect("store"),
+            device: name.to_owned().try_into().expect("device"),
+            role,
+            name: name.to_owned(),
+            broker: BrokerSetting::Configured {
+                host: "127.0.0.1".to_owned(),
+                port: 9,
+            },
+            credentials: None,
+            control: db.with_extension("sock"),
+            manual_clock_ms: Some(1_767_295_800_000),
+            station: (role == DeviceRole::KitchenScreen).then(|| name.to_owned()),
+            inbox: false,
+            mdns: crate::net::discovery::MdnsScope::Off,
+            host_broker: false,
+            broker_port: None,
+        })
+        .expect("device opens")
+        .handle();
+        crate::kitchen::sample::publish_store(handle.journal()).expect("store");
+        handle
+            .journal()
+            .append(&Event::StockReceived {
+                ingredient: "skirt_steak".into(),
+                qty: rust_decimal::Decimal::from(5),
+            })
+            .expect("received");
+        handle
+    }
+
+    /// (item, portions left) of a `low_stock` list in an answer.
+    fn low(list: &serde_json::Value) -> Vec<(String, u64)> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| {
+                (
+                    i["item"].as_str().unwrap_or_default().to_owned(),
+                    i["portions_left"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_kitchen_screens_list_and_a_terminals_view_say_what_runs_low() {
+        let dir = tempfile::tempdir().expect("dir");
+        let steak = vec![("steak_frites".to_owned(), 5)];
+        for (station, expected) in [("grill", steak.clone()), ("bar", Vec::new())] {
+            let kitchen = device(dir.path(), station, DeviceRole::KitchenScreen);
+            let answer = super::kitchen(&kitchen, KitchenOp::List, None).expect("list");
+            assert_eq!(low(&answer["low_stock"]), expected, "{station}");
+        }
+        let fry = device(dir.path(), "fry", DeviceRole::KitchenScreen);
+        let answer = super::kitchen(&fry, KitchenOp::List, None).expect("list");
+        assert_eq!(answer["low_stock"][0]["name"], "Steak Frites");
+        assert_eq!(
+            answer["low_stock"][0]["stations"],
+            serde_json::json!(["grill", "fry"])
+        );
+
+        let terminal = device(dir.path(), "t1", DeviceRole::OrderTerminal);
+        let request = TerminalRequest {
+            op: TerminalOp::View,
+            intent: None,
+            pin: None,
+            check: None,
+            table: None,
+            category: None,
+        };
+        let answer = super::terminal(&terminal, request).expect("view");
+        assert_eq!(low(&answer["view"]["status"]["low_stock"]), steak);
+    }
 
     #[test]
     fn the_fault_hook_reads_only_what_it_knows() {

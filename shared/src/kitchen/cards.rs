@@ -1,15 +1,17 @@
 //! Tickets as kitchen screens read them from the projections (`proj_tickets` joined with the
-//! check's table, server and order type). Reading only: the projections are written by the
-//! journal's projector.
+//! check's table, server and order type), and the items running low that a screen's stations
+//! cook ([`low_stock`]). Reading only: the projections are written by the journal's projector.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 
+use crate::domain::menu::Menu;
 use crate::domain::order::OrderType;
 use crate::domain::stats;
 use crate::domain::ticket::{ItemState, TicketState};
+use crate::projection::{self, LowItem};
 
 /// One modifier as the cook reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -326,4 +328,117 @@ pub fn median_last_hour_ms(
         }
     }
     Ok(stats::service_times(times).median_ms)
+}
+
+/// The items running low that a screen for `stations` cooks, fewest portions left first: those
+/// routed to any of them (expo's screen: every one). Read against the published menu and the
+/// store's `low_stock_portions`; none before a menu is published. Parses the menu each time: a
+/// screen that reads on every change keeps a [`super::screen::LowStock`] instead.
+pub fn low_stock(db: &Connection, stations: &[String]) -> rusqlite::Result<Vec<LowItem>> {
+    let Some(text) = projection::register(db, "menu")? else {
+        return Ok(Vec::new());
+    };
+    match Menu::from_toml_str(&text) {
+        Ok(menu) => low_stock_on(db, &menu, stations),
+        Err(e) => {
+            tracing::debug!(error = %e, "the published menu does not load: no low stock shown");
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// [`low_stock`] on `menu`, the menu in force.
+pub fn low_stock_on(
+    db: &Connection,
+    menu: &Menu,
+    stations: &[String],
+) -> rusqlite::Result<Vec<LowItem>> {
+    let threshold = projection::store_settings(db)?.low_stock_portions();
+    let expo = stations.iter().any(|s| s == super::EXPO);
+    Ok(projection::low_stock(db, menu, threshold)?
+        .into_iter()
+        .filter(|item| expo || item.routes_to(stations))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::event::{DeviceRole, Event};
+    use crate::journal::{Journal, JournalOptions};
+    use crate::projection::StoreProjections;
+
+    fn low_on(journal: &Journal, stations: &[&str]) -> Vec<(String, u32)> {
+        let stations: Vec<String> = stations.iter().map(|s| (*s).to_owned()).collect();
+        journal
+            .read(|db| low_stock(db, &stations))
+            .expect("low stock")
+            .into_iter()
+            .map(|i| (i.item, i.portions_left))
+            .collect()
+    }
+
+    fn items(list: &[(&str, u32)]) -> Vec<(String, u32)> {
+        list.iter().map(|(i, n)| ((*i).to_owned(), *n)).collect()
+    }
+
+    #[test]
+    fn a_screen_shows_the_low_items_its_stations_cook_and_expo_shows_them_all() {
+        let dir = tempfile::tempdir().expect("dir");
+        let journal = Journal::open_with(
+            dir.path().join("grill.db"),
+            JournalOptions::new(
+                Arc::new(ManualClock::starting_at(1_767_295_800_000)),
+                DeviceRole::KitchenScreen,
+                "grill",
+            ),
+            vec![Box::new(StoreProjections::new())],
+        )
+        .expect("journal");
+        assert_eq!(low_on(&journal, &["grill"]), items(&[]), "no menu yet");
+        crate::kitchen::sample::publish_store(&journal).expect("store");
+        // Five skirt steaks (steak frites: grill and fry) and four pints of lager (bar).
+        for (ingredient, qty) in [("skirt_steak", 5), ("lager_keg", 2500)] {
+            journal
+                .append(&Event::StockReceived {
+                    ingredient: ingredient.into(),
+                    qty: Decimal::from(qty),
+                })
+                .expect("received");
+        }
+        let steak = ("steak_frites", 5);
+        let lager = ("draught_lager", 4);
+        assert_eq!(low_on(&journal, &["grill"]), items(&[steak]));
+        assert_eq!(low_on(&journal, &["fry"]), items(&[steak]));
+        assert_eq!(low_on(&journal, &["bar"]), items(&[lager]));
+        assert_eq!(
+            low_on(&journal, &["saute_cold"]),
+            items(&[]),
+            "nothing low is made there"
+        );
+        assert_eq!(
+            low_on(&journal, &["saute_cold", "bar"]),
+            items(&[lager]),
+            "a screen that took another station over shows that station's too"
+        );
+        assert_eq!(
+            low_on(&journal, &["expo"]),
+            items(&[lager, steak]),
+            "expo sees every item, fewest left first"
+        );
+        // What the expo screen's status bar says: the fewest left named, the rest counted.
+        let expo = journal
+            .read(|db| low_stock(db, &["expo".to_owned()]))
+            .expect("low stock");
+        assert_eq!(
+            projection::low_stock::notice(&expo, projection::low_stock::NAMED_ON_KITCHEN_SCREEN)
+                .as_deref(),
+            Some("LOW: Draught Lager (pint) 4 left, +1 more")
+        );
+    }
 }

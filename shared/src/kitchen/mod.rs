@@ -4,7 +4,8 @@
 //! same actions, so tests, the demo and integrators work a screen exactly as a cook does.
 //!
 //! - [`cards`] reads tickets from the projections as [`TicketCard`]s (open ones for a station,
-//!   whole orders for expo, the recall list, all-day counts, the station's recent ticket times);
+//!   whole orders for expo, the recall list, all-day counts, the station's recent ticket times)
+//!   and the items running low that the screen's stations cook (expo: all of them);
 //! - [`board`] lays a station's cards out in columns and pages, with timer bands;
 //! - [`actions`] checks an action against the domain's ticket rules and gives the event to write;
 //! - [`keymap`] reads the bump bar's key map (TOML) and [`screen`] keeps what is selected;

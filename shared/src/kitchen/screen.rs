@@ -1,14 +1,69 @@
 //! What a kitchen screen has selected and which view it shows, and what a key or a touch does
 //! there. Keys (through the [`super::keymap::KeyMap`]) and touches end in the same
 //! [`ScreenState::on_key`] calls, so a bump bar, a mouse and a finger always do the same thing.
+//! [`LowStock`] holds what its status bar says runs low.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
 
 use super::actions::KitchenAction;
 use super::board::Board;
 use super::cards::TicketCard;
 use super::keymap::KeyAction;
+use crate::domain::menu::Menu;
+use crate::projection::{self, LowItem};
 
 /// How long a rush can be undone with one more press (the common 3 s).
 pub const RUSH_UNDO_MS: i64 = 3_000;
+
+/// The items running low that a screen's stations cook (expo: every one), fewest portions left
+/// first, as its status bar shows them ("LOW: Classic Burger 6 left, +2 more"). Read again with
+/// the tickets; the published menu is parsed again only when another one is published.
+#[derive(Debug, Clone, Default)]
+pub struct LowStock {
+    /// The menu in force by its version; `None` for a version that does not load.
+    menu: Option<(projection::MenuVersion, Option<Arc<Menu>>)>,
+    items: Vec<LowItem>,
+}
+
+impl LowStock {
+    /// Reads the low items for `stations` again (none before a menu is published, or while the
+    /// published one does not load).
+    pub fn refresh(&mut self, db: &Connection, stations: &[String]) -> rusqlite::Result<()> {
+        let version = projection::menu_version(db)?;
+        if self.menu.as_ref().map(|(v, _)| v) != version.as_ref() {
+            self.menu = match version {
+                None => None,
+                Some(version) => {
+                    let text = projection::register(db, "menu")?.unwrap_or_default();
+                    let parsed = Menu::from_toml_str(&text)
+                        .map(Arc::new)
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "the published menu does not load: no low stock shown");
+                        })
+                        .ok();
+                    Some((version, parsed))
+                }
+            };
+        }
+        self.items = match &self.menu {
+            Some((_, Some(menu))) => super::cards::low_stock_on(db, menu, stations)?,
+            _ => Vec::new(),
+        };
+        Ok(())
+    }
+
+    pub fn items(&self) -> &[LowItem] {
+        &self.items
+    }
+
+    /// The status bar's words: the fewest left named, the rest counted; `None` when nothing is
+    /// low.
+    pub fn notice(&self) -> Option<String> {
+        projection::low_stock::notice(&self.items, projection::low_stock::NAMED_ON_KITCHEN_SCREEN)
+    }
+}
 
 /// Which view fills the screen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -226,5 +281,99 @@ impl ScreenState {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::event::{DeviceRole, Event};
+    use crate::journal::{Journal, JournalOptions};
+    use crate::kitchen::sample::{LineSpec, Sample};
+    use crate::projection::StoreProjections;
+
+    /// The kitchen app keeps it in a resource its systems share across threads.
+    #[test]
+    fn it_can_live_in_an_app_resource() {
+        fn shared_across_threads<T: Send + Sync + 'static>() {}
+        shared_across_threads::<LowStock>();
+    }
+
+    fn parsed(low: &LowStock) -> Option<Arc<Menu>> {
+        low.menu.as_ref().and_then(|(_, m)| m.clone())
+    }
+
+    #[test]
+    fn the_status_bar_shows_what_its_stations_cook_that_runs_low_until_a_delivery() {
+        let dir = tempfile::tempdir().expect("dir");
+        let journal = Journal::open_with(
+            dir.path().join("grill.db"),
+            JournalOptions::new(
+                Arc::new(ManualClock::starting_at(1_767_295_800_000)),
+                DeviceRole::KitchenScreen,
+                "grill",
+            ),
+            vec![Box::new(StoreProjections::new())],
+        )
+        .expect("journal");
+        let grill = ["grill".to_owned()];
+        let bar = ["bar".to_owned()];
+        let mut low = LowStock::default();
+        let mut at_bar = LowStock::default();
+        journal
+            .read(|db| low.refresh(db, &grill))
+            .expect("no menu yet");
+        assert_eq!(low.notice(), None);
+
+        let mut sample = Sample::set_up(&journal, 'A').expect("store");
+        let receive = |qty: i64| {
+            journal
+                .append(&Event::StockReceived {
+                    ingredient: "skirt_steak".into(),
+                    qty: Decimal::from(qty),
+                })
+                .expect("received");
+        };
+        receive(10);
+        journal.read(|db| low.refresh(db, &grill)).expect("read");
+        assert_eq!(low.notice(), None, "ten steaks are not low");
+        let menu = parsed(&low).expect("the menu is parsed");
+
+        sample
+            .order(
+                crate::domain::order::OrderType::DineIn,
+                Some("12"),
+                "sam",
+                &[LineSpec::new("steak_frites", &["medium_rare"]).qty(3)],
+                &[],
+            )
+            .expect("three steaks sent");
+        journal.read(|db| low.refresh(db, &grill)).expect("read");
+        journal.read(|db| at_bar.refresh(db, &bar)).expect("read");
+        assert_eq!(low.notice().as_deref(), Some("LOW: Steak Frites 7 left"));
+        assert_eq!(low.items().len(), 1);
+        assert_eq!(at_bar.notice(), None, "the bar does not cook it");
+        assert!(
+            parsed(&low).is_some_and(|m| Arc::ptr_eq(&m, &menu)),
+            "the same menu: not parsed again"
+        );
+
+        receive(20);
+        journal.read(|db| low.refresh(db, &grill)).expect("read");
+        assert_eq!(low.notice(), None, "a delivery: enough again");
+
+        journal
+            .append(&Event::MenuPublished {
+                toml: crate::kitchen::sample::SAMPLE_MENU.to_owned(),
+            })
+            .expect("menu");
+        journal.read(|db| low.refresh(db, &grill)).expect("read");
+        assert!(
+            parsed(&low).is_some_and(|m| !Arc::ptr_eq(&m, &menu)),
+            "a new menu is parsed again"
+        );
     }
 }
