@@ -13,4 +13,5 @@ pub mod net;
 pub mod payments;
 pub mod projection;
 pub mod reports;
+pub mod rush;
 pub mod terminal;

@@ -44,6 +44,12 @@ enum Command {
     /// the Z report, stock, and CSV exports (as a table, CSV or JSON).
     #[command(subcommand)]
     Report(pass_shared::reports::cli::ReportCommand),
+    /// Play a dinner rush on running devices through their control sockets: parties seated,
+    /// orders sent, tickets cooked for station-dependent times and bumped, voids, comps,
+    /// splits, recalls, a held course, an 86, cash with tips; prints what happened. With
+    /// `--controlled-from-ms` it moves the devices' manual clocks itself (a five-hour service
+    /// in minutes). Ctrl-C stops it (the devices keep everything done so far).
+    Rush(pass_shared::rush::cli::RushArgs),
     /// Run a device without a screen (what kitchen screens and terminals run underneath).
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -817,6 +823,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             pass_shared::reports::cli::run(command, SystemClock.wall_ms(), &mut out)?;
             std::io::Write::flush(&mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rush(args) => {
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let mut out = std::io::stdout().lock();
+            pass_shared::rush::cli::run(args, &stop, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Broker(args) => broker(args),
