@@ -15,7 +15,14 @@ if [ -f tests/benches/replication.rs ]; then
     cargo bench --quiet -p pass-tests --bench replication
     say "order terminal: send of a ten-line order to committed and published (release device)"
     cargo bench --quiet -p pass-tests --bench terminal
+    say "start to connected for an unconfigured device: mDNS on loopback (release devices)"
+    cargo bench --quiet -p pass-tests --bench discovery
+    say "86 at zero on every device across processes (release devices)"
+    cargo bench --quiet -p pass-tests --bench stock_86
 fi
+say "manager's reports over a year of tickets, and pass journal verify over a million events"
+cargo bench --quiet -p pass-shared --bench reports
+cargo bench --quiet -p pass-shared --bench verify
 say "kitchen screen frame time, restore time and memory with 300 tickets (release, Xvfb + software Vulkan)"
 ensure_packages xvfb xauth mesa-vulkan-drivers libvulkan1
 cargo build --quiet --release -p kds

@@ -1836,6 +1836,10 @@ pub fn terminal_screenshot(dir: &Path, name: &str, shot: TerminalShot<'_>) -> St
     let intents_file = dir.join(format!("{name}.json"));
     std::fs::write(&intents_file, shot.intents.to_string()).expect("intents");
     let broker = Mosquitto::start();
+    // Another device of the store on the same broker, so the terminal is online however long
+    // the software renderer takes (alone, it would rightly say it is cut off after 3 s).
+    let _peer =
+        Device::start_spec(DeviceSpec::new("t9", Role::OrderTerminal, &broker.url()).store("demo"));
     let out = Command::new("xvfb-run")
         .args([
             "--auto-servernum",
@@ -1867,10 +1871,16 @@ pub fn terminal_screenshot(dir: &Path, name: &str, shot: TerminalShot<'_>) -> St
         let _ = std::fs::create_dir_all(&keep);
         let _ = std::fs::copy(&png, keep.join(format!("terminal-{name}.png")));
     }
+    ocr_page(&png, shot.threshold)
+}
+
+/// What OCR reads on a whole screenshot (`tests/python/ocr_cards.py`), binarised at `threshold`
+/// (0–255) when given.
+pub fn ocr_page(png: &Path, threshold: Option<u8>) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ocr_cards.py");
     let mut ocr = Command::new(python());
-    ocr.arg(script).arg(&png).arg("[]");
-    if let Some(threshold) = shot.threshold {
+    ocr.arg(script).arg(png).arg("[]");
+    if let Some(threshold) = threshold {
         ocr.arg(threshold.to_string());
     }
     let ocr = ocr.output().expect("run the OCR script");

@@ -1,6 +1,6 @@
 //! The README's demo, run as a newcomer on a machine with no display would: `scripts/demo.sh
 //! --headless --fast --minutes 30` (thirty minutes of dinner rush on a controlled clock), twice
-//! on the same demo folder. Tickets are created, routed to their stations, bumped and reported;
+//! on the same demo folder, the second time with `--screenshots`. Tickets are created, routed to their stations, bumped and reported;
 //! the second run resumes from the journals; every device's journal verifies and all hold the
 //! same events.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pass_shared::rush::truth::Truth;
-use pass_tests::{bin, journal_verify, pass, unique_store};
+use pass_tests::{assert_reads, bin, journal_verify, ocr_page, pass, unique_store};
 use serde_json::Value;
 
 const DEVICES: [&str; 6] = ["grill", "fry", "saute_cold", "bar", "expo", "front"];
@@ -17,8 +17,8 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs the demo headless and fast for `minutes`; its output.
-fn demo(dir: &Path, store: &str, minutes: &str) -> String {
+/// Runs the demo headless and fast for `minutes` (with `extra` options); its output.
+fn demo(dir: &Path, store: &str, minutes: &str, extra: &[&str]) -> String {
     let pass_bin = bin("pass");
     let target = pass_bin
         .parent()
@@ -27,6 +27,7 @@ fn demo(dir: &Path, store: &str, minutes: &str) -> String {
     let out = Command::new("bash")
         .arg(root().join("scripts/demo.sh"))
         .args(["--headless", "--fast", "--minutes", minutes])
+        .args(extra)
         .env("PASS_DEMO_DIR", dir)
         .env("PASS_DEMO_STORE", store)
         .env("PASS_NO_BUILD", "1")
@@ -71,7 +72,7 @@ fn the_headless_demo_runs_a_rush_reports_it_and_resumes() {
     let dir = tempfile::tempdir().expect("a demo folder");
     let store = unique_store("demo");
 
-    let first = demo(dir.path(), &store, "30");
+    let first = demo(dir.path(), &store, "30", &[]);
     assert!(
         first.contains("no display found") || first.contains("checks closed"),
         "{first}"
@@ -125,8 +126,24 @@ fn the_headless_demo_runs_a_rush_reports_it_and_resumes() {
     assert_eq!(sales["totals"]["checks"].as_u64(), Some(implied.checks));
     assert_eq!(sales["totals"]["payments"], implied.payments.to_string());
 
-    // Again: the store resumes from its journals and the new service adds to the old.
-    let _second = demo(dir.path(), &store, "10");
+    // Again, and photographed: the store resumes from its journals, the new service adds to
+    // the old, and each screen is drawn once (the rush stops at its last arrival, so the
+    // screens still hold tickets) and reads back.
+    let shots = dir.path().join("shots");
+    let shots_arg = shots.display().to_string();
+    let second = demo(dir.path(), &store, "10", &["--screenshots", &shots_arg]);
+    for (png, phrases) in [
+        ("terminal.png", &["Online"][..]),
+        ("kds-grill.png", &["GRILL"][..]),
+        ("kds-expo.png", &["EXPO"][..]),
+    ] {
+        let path = shots.join(png);
+        assert!(path.exists(), "{png} was drawn: {second}");
+        assert_reads(&ocr_page(&path, None), phrases);
+    }
+    for station in ["fry", "saute_cold", "bar"] {
+        assert!(shots.join(format!("kds-{station}.png")).exists(), "{station} was drawn");
+    }
     let run2 = truth(dir.path());
     assert!(
         run2.start_ms > run1.end_ms,

@@ -217,6 +217,8 @@ struct Rush<'a> {
     now_ms: i64,
     /// Tables taken, by check.
     taken: HashMap<String, TableSeats>,
+    /// Who the driver last signed in on each terminal (`None`: signed out).
+    signed_in: Vec<Option<String>>,
 }
 
 /// Plays a rush and returns what the driver did and saw. `stop` ends it early (Ctrl-C).
@@ -302,6 +304,7 @@ pub fn run(
         },
         now_ms: start_ms,
         taken: HashMap::new(),
+        signed_in: vec![None; devices.terminals.len()],
     };
     rush.play(stop)?;
     Ok(rush.truth)
@@ -453,21 +456,39 @@ impl Rush<'_> {
         Ok(())
     }
 
+    /// Carries out an intent on a terminal as the person with `pin`: signed in first unless
+    /// that person is still signed in there (a PIN check costs an argon2 hash). A refusal that
+    /// may come from having been signed out (after a send, a close, idle minutes) is tried
+    /// once more, signed in.
     fn terminal_act(
-        &self,
+        &mut self,
         terminal: usize,
         pin: &str,
         intent: Value,
     ) -> Result<Result<Value, String>, RushError> {
-        let control = &self.devices.terminals[terminal];
-        try_ask(
-            control,
-            &json!({"cmd": "terminal", "op": "act", "intent": intent, "pin": pin}),
-        )
+        let control = self.devices.terminals[terminal].clone();
+        let signed_in = self.signed_in.get(terminal).and_then(Option::as_deref) == Some(pin);
+        let mut body = json!({"cmd": "terminal", "op": "act", "intent": intent});
+        if !signed_in {
+            body["pin"] = json!(pin);
+        }
+        let mut answer = try_ask(&control, &body)?;
+        if answer.is_err() && signed_in {
+            body["pin"] = json!(pin);
+            answer = try_ask(&control, &body)?;
+        }
+        let still = match &answer {
+            Ok(v) => (v["signed_out"] != Value::Bool(true)).then(|| pin.to_owned()),
+            Err(_) => None,
+        };
+        if let Some(slot) = self.signed_in.get_mut(terminal) {
+            *slot = still;
+        }
+        Ok(answer)
     }
 
     fn must_act(
-        &self,
+        &mut self,
         terminal: usize,
         pin: &str,
         what: &str,
@@ -520,7 +541,7 @@ impl Rush<'_> {
         let shown = ask(
             &self.devices.terminals[terminal],
             "a check",
-            &json!({"cmd": "terminal", "op": "check", "check": check, "pin": pin}),
+            &json!({"cmd": "terminal", "op": "check", "check": check}),
         )?;
         let server = text(&shown["check"]["server"]);
         let mut lines = Vec::new();

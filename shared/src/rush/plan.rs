@@ -9,9 +9,9 @@
 //!
 //! - Parties arrive as a Poisson process at `checks_per_hour`; a party sits at a free table
 //!   that seats it (dine-in), or orders takeout when none is free (and one in eight always does).
-//! - Dine-in guests each order a main, most a drink, some a side; a table shares a starter or
-//!   two. Takeout orders mains and sides only.
-//! - One table in seven holds its mains and sides as course 2: they go to the kitchen held and
+//! - Dine-in guests each order a main, most a drink, and two in five a side; a table shares a
+//!   starter or two. Takeout orders mains and sides only.
+//! - Three tables in ten hold their mains and sides as course 2: they go to the kitchen held and
 //!   fire when course 1 is done (the device that sent them fires them), or when the server
 //!   fires them after [`HOLD_FIRE_AFTER_MS`].
 //! - One check in twenty has a line voided right after the send (a line whose tickets keep other
@@ -256,7 +256,7 @@ pub fn plan(menu: &Menu, tables: &[TableSeats], options: &PlanOptions) -> Vec<Pa
         } else {
             1
         };
-        let hold_course_2 = dine_in && rng.random_bool(1.0 / 7.0);
+        let hold_course_2 = dine_in && rng.random_bool(0.3);
         let main_course = if hold_course_2 { 2 } else { 1 };
         let mut lines = Vec::new();
         if dine_in {
@@ -277,7 +277,7 @@ pub fn plan(menu: &Menu, tables: &[TableSeats], options: &PlanOptions) -> Vec<Pa
             if let Some(item) = pick(&pools.mains, &mut rng) {
                 lines.push(line(menu, item, seat_of, main_course, &mut rng));
             }
-            if rng.random_bool(0.3)
+            if rng.random_bool(0.4)
                 && let Some(item) = pick(&pools.sides, &mut rng)
             {
                 lines.push(line(menu, item, seat_of, main_course, &mut rng));
