@@ -9,13 +9,16 @@
 //! Each origin's events are checked in `(seq, id)` order, and the first problem found in that
 //! order is the one reported. Events enter the journal only once their predecessor is there, so
 //! an origin's rows normally sit in that order by row id already: the journal is read in one
-//! pass in row id order, every origin's chain checked along the way. An origin whose rows turn
-//! out not to be in `(seq, id)` order in that pass (a fork that arrived later, or rows changed
-//! behind the journal's back), or that `forks` lists, is checked again with a query that sorts
-//! its rows, so that what is reported never depends on which way the rows were read.
+//! pass in row id order (one thread reads, another checks), every origin's chain checked along
+//! the way. An origin whose rows turn out not to be in `(seq, id)` order in that pass (a fork
+//! that arrived later, or rows changed behind the journal's back), or that `forks` lists, is
+//! checked again with a query that sorts its rows, so that what is reported never depends on
+//! which way the rows were read.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use ed25519_dalek::VerifyingKey;
 use rusqlite::{Connection, OptionalExtension};
@@ -352,11 +355,11 @@ pub fn verify_db(path: &Path, all_signatures: bool) -> (DbSummary, Vec<Finding>)
         }
     };
     let findings = match scan(&conn, path, all_signatures) {
-        Ok(origins) => verify_scanned(&conn, path, all_signatures, origins, &mut summary),
+        Some(origins) => verify_scanned(&conn, path, all_signatures, origins, &mut summary),
         // A journal the pass cannot read through (an origin that is not text, a damaged page)
         // is read origin by origin, rows sorted: each problem is then reported where that
         // walk meets it, as its origin's.
-        Err(_) => verify_ordered(&conn, path, all_signatures, &mut summary),
+        None => verify_ordered(&conn, path, all_signatures, &mut summary),
     };
     (summary, findings)
 }
@@ -376,87 +379,193 @@ struct ScannedOrigin<'p> {
     scanned: Scanned<'p>,
 }
 
-/// Reads the whole journal once, in row id order, checking each origin's chain as long as its
-/// rows come in `(seq, id)` order. Origins listed in `forks` are left to the sorting query. An
-/// error means the pass must not be relied on.
+/// Rows read per batch handed from the thread that reads the journal to the one that checks
+/// (a handful in unit tests, so that their small journals span many batches).
+const BATCH_ROWS: usize = if cfg!(test) { 3 } else { 2048 };
+
+/// Rows of `events` as the pass reads them, in row id order: their origins' and bodies' text
+/// side by side in one buffer. Batches go back to the reading thread to be filled again.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    rows: Vec<BatchRow>,
+}
+
+/// One row of a [`Batch`].
+struct BatchRow {
+    /// The origin's text in [`Batch::text`].
+    origin: Range<usize>,
+    /// `None` where the stored seq is not an integer.
+    seq: Option<i64>,
+    /// Body, prev, hash and signature; `None` where one of them is not of its type.
+    columns: Option<BatchColumns>,
+}
+
+/// A [`BatchRow`]'s body, prev, hash and signature.
+struct BatchColumns {
+    /// The body's text in [`Batch::text`].
+    body: Range<usize>,
+    prev: [u8; 32],
+    hash: [u8; 32],
+    sig: [u8; 64],
+}
+
+impl Batch {
+    /// Adds the current row of `SELECT origin, seq, body, prev_hash, hash, sig`. `None` where
+    /// its origin is not text: the pass cannot go on.
+    fn push(&mut self, row: &rusqlite::Row<'_>) -> Option<()> {
+        let origin = row.get_ref(0).ok()?.as_str().ok()?;
+        let start = self.text.len();
+        self.text.push_str(origin);
+        let origin = start..self.text.len();
+        let seq = row.get_ref(1).ok()?.as_i64().ok();
+        let columns = (|| {
+            let body = row.get_ref(2).ok()?.as_str().ok()?;
+            let prev = fixed(row.get_ref(3).ok()?.as_blob().ok()?);
+            let hash = fixed(row.get_ref(4).ok()?.as_blob().ok()?);
+            let sig = fixed(row.get_ref(5).ok()?.as_blob().ok()?);
+            let start = self.text.len();
+            self.text.push_str(body);
+            Some(BatchColumns {
+                body: start..self.text.len(),
+                prev,
+                hash,
+                sig,
+            })
+        })();
+        self.rows.push(BatchRow {
+            origin,
+            seq,
+            columns,
+        });
+        Some(())
+    }
+}
+
+/// Reads the whole journal once, in row id order, while another thread checks each origin's
+/// chain for as long as its rows come in `(seq, id)` order. Origins listed in `forks` are left
+/// to the sorting query. `None`: the pass could not read the journal through and must not be
+/// relied on.
 fn scan<'p>(
     conn: &Connection,
     path: &'p Path,
     all_signatures: bool,
-) -> rusqlite::Result<BTreeMap<String, Scanned<'p>>> {
+) -> Option<BTreeMap<String, Scanned<'p>>> {
     // Only a hint that saves checking a forked origin twice: whether rows are in order is
     // decided by the rows themselves.
     let forked: HashSet<String> = conn
         .prepare("SELECT DISTINCT origin FROM forks")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .unwrap_or_default();
-    let mut stmt =
-        conn.prepare("SELECT origin, seq, body, prev_hash, hash, sig FROM events ORDER BY id")?;
-    let mut rows = stmt.query([])?;
+    let mut stmt = conn
+        .prepare("SELECT origin, seq, body, prev_hash, hash, sig FROM events ORDER BY id")
+        .ok()?;
+    let mut rows = stmt.query([]).ok()?;
+    std::thread::scope(|s| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(2);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let forked = &forked;
+        let checker = std::thread::Builder::new()
+            .name("journal verify".into())
+            .spawn_scoped(s, move || {
+                check_batches(path, all_signatures, forked, &full_rx, &empty_tx)
+            })
+            .ok()?;
+        let read = (|| {
+            let mut batch = Batch::default();
+            while let Some(row) = rows.next().ok()? {
+                batch.push(row)?;
+                if batch.rows.len() == BATCH_ROWS {
+                    let next = empty_rx.try_recv().unwrap_or_default();
+                    full_tx.send(std::mem::replace(&mut batch, next)).ok()?;
+                }
+            }
+            full_tx.send(batch).ok()
+        })();
+        drop(full_tx);
+        let origins = match checker.join() {
+            Ok(origins) => origins,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        read.map(|()| origins)
+    })
+}
+
+/// Checks the rows of each batch in turn (see [`scan`]) until the reading thread is done.
+fn check_batches<'p>(
+    path: &'p Path,
+    all_signatures: bool,
+    forked: &HashSet<String>,
+    full: &mpsc::Receiver<Batch>,
+    empty: &mpsc::Sender<Batch>,
+) -> BTreeMap<String, Scanned<'p>> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut origins: Vec<(String, ScannedOrigin<'p>)> = Vec::new();
     // The origin of the row before: runs of one origin skip the lookup.
     let mut at: Option<usize> = None;
-    while let Some(row) = rows.next()? {
-        let origin = row.get_ref(0)?.as_str()?;
-        let i = match at {
-            Some(i) if origins[i].0 == origin => i,
-            _ => {
-                let i = match index.get(origin) {
-                    Some(&i) => i,
-                    None => {
-                        let scanned = if forked.contains(origin) {
-                            Scanned::Sort
-                        } else {
-                            Scanned::InOrder(Box::new(Chain::new(path, origin, all_signatures)))
-                        };
-                        index.insert(origin.to_owned(), origins.len());
-                        origins.push((
-                            origin.to_owned(),
-                            ScannedOrigin {
-                                last_seq: i64::MIN,
-                                scanned,
-                            },
-                        ));
-                        origins.len() - 1
-                    }
-                };
-                at = Some(i);
-                i
+    for mut batch in full {
+        for row in &batch.rows {
+            let origin = &batch.text[row.origin.clone()];
+            let i = match at {
+                Some(i) if origins[i].0 == origin => i,
+                _ => {
+                    let i = match index.get(origin) {
+                        Some(&i) => i,
+                        None => {
+                            let scanned = if forked.contains(origin) {
+                                Scanned::Sort
+                            } else {
+                                Scanned::InOrder(Box::new(Chain::new(path, origin, all_signatures)))
+                            };
+                            index.insert(origin.to_owned(), origins.len());
+                            origins.push((
+                                origin.to_owned(),
+                                ScannedOrigin {
+                                    last_seq: i64::MIN,
+                                    scanned,
+                                },
+                            ));
+                            origins.len() - 1
+                        }
+                    };
+                    at = Some(i);
+                    i
+                }
+            };
+            let entry = &mut origins[i].1;
+            let Scanned::InOrder(chain) = &mut entry.scanned else {
+                continue;
+            };
+            let Some(seq) = row.seq else {
+                entry.scanned = Scanned::Sort;
+                continue;
+            };
+            if seq < entry.last_seq {
+                entry.scanned = Scanned::Sort;
+                continue;
             }
-        };
-        let entry = &mut origins[i].1;
-        let Scanned::InOrder(chain) = &mut entry.scanned else {
-            continue;
-        };
-        let Ok(seq) = row.get_ref(1)?.as_i64() else {
-            entry.scanned = Scanned::Sort;
-            continue;
-        };
-        if seq < entry.last_seq {
-            entry.scanned = Scanned::Sort;
-            continue;
+            entry.last_seq = seq;
+            if chain.broken {
+                continue;
+            }
+            match &row.columns {
+                Some(columns) => chain.check(&StoredEvent {
+                    seq: stored_seq(seq),
+                    body: &batch.text[columns.body.clone()],
+                    prev: columns.prev,
+                    hash: columns.hash,
+                    sig: columns.sig,
+                }),
+                // The sorting query reports the row as its origin's.
+                None => entry.scanned = Scanned::Sort,
+            }
         }
-        entry.last_seq = seq;
-        if chain.broken {
-            continue;
-        }
-        let event = (|| {
-            Ok::<_, rusqlite::Error>(StoredEvent {
-                seq: stored_seq(seq),
-                body: row.get_ref(2)?.as_str()?,
-                prev: fixed(row.get_ref(3)?.as_blob()?),
-                hash: fixed(row.get_ref(4)?.as_blob()?),
-                sig: fixed(row.get_ref(5)?.as_blob()?),
-            })
-        })();
-        match event {
-            Ok(event) => chain.check(&event),
-            // The sorting query reports the row as its origin's.
-            Err(_) => entry.scanned = Scanned::Sort,
-        }
+        batch.text.clear();
+        batch.rows.clear();
+        // Once the reading thread has stopped, the batch is simply dropped.
+        let _ = empty.send(batch);
     }
-    Ok(origins.into_iter().map(|(o, s)| (o, s.scanned)).collect())
+    origins.into_iter().map(|(o, s)| (o, s.scanned)).collect()
 }
 
 /// Finishes the origins checked in the pass and checks the others with their rows sorted, in
@@ -989,6 +1098,11 @@ mod tests {
             origin: origins[0].clone(),
             seq: 10,
         };
+        assert_eq!(
+            sorted_origins(&path),
+            vec![origins[0].clone()],
+            "forks lists it"
+        );
         assert_eq!(verify_both_ways(&path), vec![fork.clone()]);
         tamper(&path, "DELETE FROM forks").expect("tamper");
         assert_eq!(sorted_origins(&path), Vec::<String>::new());
