@@ -126,7 +126,9 @@ fn main() {
         Device::start_spec(
             DeviceSpec::new("grill", Role::KitchenScreen, &broker.url()).station("grill"),
         ),
-        Device::start_spec(DeviceSpec::new("fry", Role::KitchenScreen, &broker.url()).station("fry")),
+        Device::start_spec(
+            DeviceSpec::new("fry", Role::KitchenScreen, &broker.url()).station("fry"),
+        ),
     ];
     let menu = sample_menu();
     seller.append(&json!({"kind": "menu_published", "payload": {"toml": pass_tests::SAMPLE_MENU}}));
@@ -141,13 +143,19 @@ fn main() {
         // Baseline: a plain delivery, from its commit to its level everywhere.
         bacon += 5;
         let want = bacon.to_string();
-        seller.append(&json!({"kind": "stock_received", "payload": {"ingredient": "bacon", "qty": "5"}}));
+        seller.append(
+            &json!({"kind": "stock_received", "payload": {"ingredient": "bacon", "qty": "5"}}),
+        );
         let from = Instant::now();
-        plain.push(until_all(&readers, from, |r| r.level("bacon").as_deref() == Some(&want)));
+        plain.push(until_all(&readers, from, |r| {
+            r.level("bacon").as_deref() == Some(&want)
+        }));
 
         // Three patties in (from the second round on, this lifts the 86 of the round before),
         // then three burgers: the last sale 86's the burger.
-        seller.append(&json!({"kind": "stock_received", "payload": {"ingredient": "beef_patty", "qty": "3"}}));
+        seller.append(
+            &json!({"kind": "stock_received", "payload": {"ingredient": "beef_patty", "qty": "3"}}),
+        );
         let from = Instant::now();
         let ms = until_all(&readers, from, |r| !r.burger_out(&menu));
         if round > 0 {
@@ -161,7 +169,16 @@ fn main() {
         out.push(until_all(&readers, from, |r| r.burger_out(&menu)));
     }
     println!("86 at zero across processes (t1 sells; t2, grill and fry follow), release build:");
-    summary("last patty sold (committed) -> burger 86'd on every device", &mut out);
-    summary("patties received (committed) -> 86 lifted on every device", &mut lifted);
-    summary("baseline: a delivery (committed) -> its level on every device", &mut plain);
+    summary(
+        "last patty sold (committed) -> burger 86'd on every device",
+        &mut out,
+    );
+    summary(
+        "patties received (committed) -> 86 lifted on every device",
+        &mut lifted,
+    );
+    summary(
+        "baseline: a delivery (committed) -> its level on every device",
+        &mut plain,
+    );
 }

@@ -52,9 +52,9 @@ fn report(db: &Path, which: &str) -> Value {
         "--db",
         db.to_str().expect("utf-8"),
         "--from",
-        "2000-01-01",
+        "2020-01-01",
         "--to",
-        "2100-01-01",
+        "2029-12-31",
         "--format",
         "json",
     ]);
@@ -142,7 +142,10 @@ fn the_headless_demo_runs_a_rush_reports_it_and_resumes() {
         assert_reads(&ocr_page(&path, None), phrases);
     }
     for station in ["fry", "saute_cold", "bar"] {
-        assert!(shots.join(format!("kds-{station}.png")).exists(), "{station} was drawn");
+        assert!(
+            shots.join(format!("kds-{station}.png")).exists(),
+            "{station} was drawn"
+        );
     }
     let run2 = truth(dir.path());
     assert!(

@@ -365,8 +365,11 @@ impl Rush<'_> {
             self.fire_held()?;
             self.payments()?;
             self.settle()?;
-            self.kitchen()?;
+            self.kitchen(true)?;
             self.settle()?;
+            // A bump that completed a course fired the next one (its tickets were shown as
+            // that settled): note them now, at the instant the screens showed them.
+            self.kitchen(false)?;
             let quiet = self.next_party >= self.parties.len()
                 && self.live.is_empty()
                 && self.cooking.is_empty();
@@ -564,7 +567,10 @@ impl Rush<'_> {
                     voided: false,
                     comped: false,
                 }),
-                Err(reason) if self.eighty_sixed.contains(&planned.item) => {
+                // 86'd during this rush, or before it (a store's 86 stays until lifted).
+                Err(reason)
+                    if self.eighty_sixed.contains(&planned.item) || reason.contains("86'd") =>
+                {
                     self.truth.refused.push(TruthRefusal {
                         party: party.id,
                         item: planned.item.as_str().to_owned(),
@@ -829,10 +835,13 @@ impl Rush<'_> {
         Ok(())
     }
 
-    /// Each screen: notes new tickets, bumps the cooked ones, recalls now and then; expo hands
-    /// finished orders out.
-    fn kitchen(&mut self) -> Result<(), RushError> {
+    /// Each screen: notes new tickets and, when `act`, bumps the cooked ones, recalls now and
+    /// then, and has expo hand finished orders out.
+    fn kitchen(&mut self, act: bool) -> Result<(), RushError> {
         for s in 0..self.screens.len() {
+            if self.screens[s].expo && !act {
+                continue;
+            }
             let control = self.screens[s].control.clone();
             let list = ask(
                 &control,
@@ -841,7 +850,9 @@ impl Rush<'_> {
             )?;
             let cards = list["cards"].as_array().cloned().unwrap_or_default();
             if self.screens[s].expo {
-                self.expo(&control, &cards)?;
+                if act {
+                    self.expo(&control, &cards)?;
+                }
                 continue;
             }
             let station = self.screens[s].station.clone();
@@ -865,7 +876,9 @@ impl Rush<'_> {
                 }
                 self.note_ticket(&station, card);
             }
-            self.bump_due(&control, &station)?;
+            if act {
+                self.bump_due(&control, &station)?;
+            }
         }
         Ok(())
     }
