@@ -595,6 +595,22 @@ impl Rush<'_> {
                 "closing an empty check",
                 json!({"intent": "close", "check": check}),
             )?;
+            // A closed check is a sale of nothing: the reports count it (and its guests).
+            self.truth.checks.push(TruthCheck {
+                party: party.id,
+                check,
+                number: text(&opened["number"]),
+                server,
+                guests: party.guests,
+                order_type: order_type.to_owned(),
+                table: table.as_ref().map(|t| t.id.clone()),
+                opened_ms: self.now_ms,
+                lines,
+                held_course: false,
+                split: None,
+                payments: Vec::new(),
+                closed_ms: Some(self.now_ms),
+            });
             if let Some(t) = table {
                 self.free_tables.push(t);
                 self.free_tables.sort_by_key(|t| t.seats);
