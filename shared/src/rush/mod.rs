@@ -587,33 +587,34 @@ impl Rush<'_> {
                 }
             }
         }
+        let mut record = TruthCheck {
+            party: party.id,
+            check: check.clone(),
+            number: text(&opened["number"]),
+            server,
+            guests: party.guests,
+            order_type: order_type.to_owned(),
+            table: table.as_ref().map(|t| t.id.clone()),
+            opened_ms: self.now_ms,
+            lines: Vec::new(),
+            held_course: false,
+            split: None,
+            payments: Vec::new(),
+            closed_ms: None,
+        };
         if lines.is_empty() {
-            // Everything they wanted was 86'd: they leave, and the check is closed empty.
+            // Everything they wanted was 86'd: they leave, and the check is closed empty, a
+            // sale of nothing that the reports count (and its guests).
             self.must_act(
                 terminal,
                 &pin,
                 "closing an empty check",
                 json!({"intent": "close", "check": check}),
             )?;
-            // A closed check is a sale of nothing: the reports count it (and its guests).
-            self.truth.checks.push(TruthCheck {
-                party: party.id,
-                check,
-                number: text(&opened["number"]),
-                server,
-                guests: party.guests,
-                order_type: order_type.to_owned(),
-                table: table.as_ref().map(|t| t.id.clone()),
-                opened_ms: self.now_ms,
-                lines,
-                held_course: false,
-                split: None,
-                payments: Vec::new(),
-                closed_ms: Some(self.now_ms),
-            });
+            record.closed_ms = Some(self.now_ms);
+            self.truth.checks.push(record);
             if let Some(t) = table {
-                self.free_tables.push(t);
-                self.free_tables.sort_by_key(|t| t.seats);
+                self.free_table(t);
             }
             return Ok(());
         }
@@ -643,22 +644,9 @@ impl Rush<'_> {
                 l.voided = true;
             }
         }
-        let number = text(&opened["number"]);
-        self.truth.checks.push(TruthCheck {
-            party: party.id,
-            check: check.clone(),
-            number,
-            server,
-            guests: party.guests,
-            order_type: order_type.to_owned(),
-            table: table.as_ref().map(|t| t.id.clone()),
-            opened_ms: self.now_ms,
-            lines,
-            held_course: held,
-            split: None,
-            payments: Vec::new(),
-            closed_ms: None,
-        });
+        record.lines = lines;
+        record.held_course = held;
+        self.truth.checks.push(record);
         self.live.push(Live {
             party: party.id,
             terminal,
@@ -673,6 +661,12 @@ impl Rush<'_> {
             self.taken.insert(check, t);
         }
         Ok(())
+    }
+
+    /// A table free again (the smallest that seats a party is taken first).
+    fn free_table(&mut self, table: TableSeats) {
+        self.free_tables.push(table);
+        self.free_tables.sort_by_key(|t| t.seats);
     }
 
     /// Fires a held course the kitchen has not fired by itself after a while, as a server does.
@@ -845,8 +839,7 @@ impl Rush<'_> {
         }
         self.truth.checks[live.truth].closed_ms = Some(self.now_ms);
         if let Some(t) = self.taken.remove(&check) {
-            self.free_tables.push(t);
-            self.free_tables.sort_by_key(|t| t.seats);
+            self.free_table(t);
         }
         Ok(())
     }
