@@ -176,10 +176,15 @@ for s in "${stations[@]}"; do rush_args+=(--screen "$dir/$s.sock"); done
 if [ "$fast" = 1 ]; then
     # Leave the last orders on the screens when they are to be photographed.
     rush_args+=(--controlled-from-ms "$start_ms" --drain-minutes "$([ -n "$shots" ] && echo 0 || echo 90)")
+    say "dinner rush: $rate checks an hour for $minutes minutes on a controlled clock (as fast as the devices go)"
+elif [ "$headless" = 1 ]; then
+    # The chosen minutes are the whole run: tables still eating then keep their checks open.
+    rush_args+=(--drain-minutes 0)
+    say "dinner rush: $rate checks an hour for $minutes minutes, then the reports (tables still eating keep their checks open; --fast plays a whole service in minutes)"
 else
     rush_args+=(--drain-minutes 20)
+    say "dinner rush: $rate checks an hour for $minutes minutes, then served until every check is closed (20 minutes at most)"
 fi
-say "dinner rush: $rate checks an hour for $minutes minutes$([ "$fast" = 1 ] && echo ' on a controlled clock (as fast as the devices go)')"
 
 if [ "$headless" = 0 ]; then
     "$bin/pass" "${rush_args[@]}" &

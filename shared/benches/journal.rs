@@ -148,6 +148,78 @@ fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> f64 {
     rows.len() as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Where a mode's time went, per event, in microseconds: in the writer's batches (of which
+/// sealing and committing), and outside them (callers' own work, waiting to be served, hand-offs).
+#[derive(Clone, Copy)]
+struct Split {
+    busy: f64,
+    seal: f64,
+    commit: f64,
+    outside: f64,
+}
+
+/// The writer's time counters at one moment, in nanoseconds.
+struct Counters([u64; 3]);
+
+impl Counters {
+    fn of(j: &Journal) -> Counters {
+        let s = j.stats();
+        Counters([
+            s.busy_ns.load(Ordering::Relaxed),
+            s.seal_ns.load(Ordering::Relaxed),
+            s.commit_ns.load(Ordering::Relaxed),
+        ])
+    }
+
+    fn since(&self, before: &Counters, wall_s: f64, events: usize) -> Split {
+        let per = |i: usize| (self.0[i] - before.0[i]) as f64 / 1000.0 / events as f64;
+        Split {
+            busy: per(0),
+            seal: per(1),
+            commit: per(2),
+            outside: wall_s * 1e6 / events as f64 - per(0),
+        }
+    }
+}
+
+fn median_split(v: &[Split]) -> Split {
+    let m = |f: fn(&Split) -> f64| median(v.iter().map(f).collect());
+    Split {
+        busy: m(|s| s.busy),
+        seal: m(|s| s.seal),
+        commit: m(|s| s.commit),
+        outside: m(|s| s.outside),
+    }
+}
+
+/// Median cost of one ed25519 signature and one SHA-256 of a ticket-sized body, in microseconds.
+fn primitives() -> (f64, f64) {
+    use ed25519_dalek::{Signer, SigningKey};
+    use sha2::{Digest, Sha256};
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let body = serde_json::to_string(&sample(1).payload).expect("json");
+    let time = |f: &mut dyn FnMut()| {
+        let mut runs = Vec::with_capacity(21);
+        for _ in 0..21 {
+            let start = Instant::now();
+            for _ in 0..500 {
+                f();
+            }
+            runs.push(start.elapsed().as_secs_f64() * 1e6 / 500.0);
+        }
+        median(runs)
+    };
+    let mut digest = [0u8; 32];
+    let hash = time(&mut || {
+        digest = Sha256::digest(body.as_bytes()).into();
+        std::hint::black_box(&digest);
+    });
+    let sign = time(&mut || {
+        std::hint::black_box(key.sign(&digest));
+    });
+    (sign, hash)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -175,15 +247,19 @@ fn main() {
     );
     let (mut single_j, mut single_r, mut group_j, mut group_r, mut batches) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut single_split, mut group_split) = (vec![], vec![]);
     for round in 0..rounds {
         let dir = tempfile::tempdir_in(&base).expect("tmp");
         // One event per commit.
         let j = open(dir.path(), "single.db");
+        let before = Counters::of(&j);
         let start = Instant::now();
         for n in 0..events as u64 {
             j.append_new(sample(n)).expect("append");
         }
-        single_j.push(events as f64 / start.elapsed().as_secs_f64());
+        let wall = start.elapsed().as_secs_f64();
+        single_j.push(events as f64 / wall);
+        single_split.push(Counters::of(&j).since(&before, wall, events));
         let rows = rows_of(&j);
         drop(j);
         single_r.push(raw_baseline(dir.path(), "single-raw.db", &rows, 1));
@@ -191,6 +267,7 @@ fn main() {
         // Group commit, 8 writers.
         let j = Arc::new(open(dir.path(), "group.db"));
         let commits_before = j.stats().commits.load(Ordering::Relaxed);
+        let before = Counters::of(&j);
         let per_writer = events / WRITERS;
         let start = Instant::now();
         let handles: Vec<_> = (0..WRITERS)
@@ -210,14 +287,16 @@ fn main() {
         let elapsed = start.elapsed().as_secs_f64();
         let total = (per_writer * WRITERS) as f64;
         group_j.push(total / elapsed);
+        group_split.push(Counters::of(&j).since(&before, elapsed, total as usize));
         let commits = (j.stats().commits.load(Ordering::Relaxed) - commits_before).max(1);
+        let presealed = j.stats().presealed.load(Ordering::Relaxed);
         let batch = (total / commits as f64).round().max(1.0) as usize;
         batches.push(batch as f64);
         let rows = rows_of(&j);
         drop(j);
         group_r.push(raw_baseline(dir.path(), "group-raw.db", &rows, batch));
         println!(
-            "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s vs raw {:.0}/s (mean batch {batch})",
+            "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s vs raw {:.0}/s (mean batch {batch}, {presealed} of {total} sealed while the batch before committed)",
             round + 1,
             single_j[round],
             single_r[round],
@@ -243,4 +322,23 @@ fn main() {
         median(batches),
         100.0 * gj / gr
     );
+    let (sign, hash) = primitives();
+    println!();
+    println!(
+        "per event, µs (medians): in the writer's batches = sealing + inserting + commit; outside = callers and hand-offs"
+    );
+    for (mode, split) in [
+        ("one event per commit", median_split(&single_split)),
+        ("group commit", median_split(&group_split)),
+    ] {
+        println!(
+            "  {mode}: batches {:.1} (sealing {:.1}, commit {:.1}, the rest {:.1}); outside {:.1}",
+            split.busy,
+            split.seal,
+            split.commit,
+            split.busy - split.seal - split.commit,
+            split.outside
+        );
+    }
+    println!("  one ed25519 signature {sign:.1} µs, one SHA-256 of a ticket body {hash:.2} µs");
 }

@@ -373,6 +373,11 @@ fn group_commit_answers_every_concurrent_caller_with_a_distinct_seq() {
         commits < 400,
         "concurrent appends share commits ({commits} commits for 400 events)"
     );
+    // Events sealed ahead by waiting callers and those sealed by the writer make one chain, and
+    // every event's own signature verifies.
+    drop(j);
+    let report = verify::verify(&[db_path(dir.path(), "busy")], true);
+    assert!(report.ok(), "{:?}", report.findings);
 }
 
 #[test]

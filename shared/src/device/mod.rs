@@ -944,10 +944,13 @@ async fn carry_out(
 }
 
 /// Logs to stderr at the level `PASS_LOG` asks for (default `warn`; e.g. `PASS_LOG=info`).
-/// For processes without a window; Bevy apps log through Bevy.
+/// For processes without a window; Bevy apps log through Bevy. By default the embedded broker's
+/// per-connection messages are left out: it logs a connection that closes before its MQTT
+/// CONNECT (a device checking that the broker's port answers) as an error. Failures that matter
+/// are logged by Pass itself, and `PASS_LOG` shows everything.
 pub fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("PASS_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASS_LOG")
+        .unwrap_or_else(|_| "warn,rumqttd::server::broker=off".into());
     // A second call (a test harness that set one up already) keeps the first.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

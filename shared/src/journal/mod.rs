@@ -200,7 +200,12 @@ pub trait Projector: Send {
 }
 
 pub(crate) enum Request {
-    Append(NewEvent, mpsc::SyncSender<Result<Committed, JournalError>>),
+    /// An own event, maybe already sealed by a waiting caller (see [`Journal::preseal_queued`]).
+    Append(
+        NewEvent,
+        Option<Box<writer::Presealed>>,
+        mpsc::SyncSender<Result<Committed, JournalError>>,
+    ),
     /// Several events that stand or fall together (one savepoint).
     AppendAll(
         Vec<NewEvent>,
@@ -223,6 +228,7 @@ pub struct Journal {
     /// nobody else is writing). `None` once closed.
     writer: Mutex<Option<writer::Writer>>,
     max_batch: usize,
+    sealer: Arc<writer::Sealer>,
     reader: Mutex<Connection>,
     stats: Arc<WriterStats>,
     /// Held for as long as the journal is open: one process owns a device's database.
@@ -266,6 +272,7 @@ impl Journal {
         let state = writer::Writer::load_or_create(conn, &options, projectors)?;
         let origin = state.origin().clone();
         let stats = state.stats();
+        let sealer = state.sealer();
         let reader = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -277,6 +284,7 @@ impl Journal {
             queue: Mutex::new(Vec::new()),
             writer: Mutex::new(Some(state)),
             max_batch: options.max_batch.max(1),
+            sealer,
             reader: Mutex::new(reader),
             stats,
             _lock: lock,
@@ -331,7 +339,7 @@ impl Journal {
             return Err(EnvelopeError::BadKind(new.kind).into());
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.submit(Request::Append(new, reply), answer)
+        self.submit(Request::Append(new, None, reply), answer)
     }
 
     /// Applies envelopes from peers or files (untrusted bytes). Idempotent.
@@ -367,6 +375,7 @@ impl Journal {
         lock(&self.queue).push(request);
         loop {
             self.serve()?;
+            self.preseal_queued();
             match answer.recv_timeout(TAKE_OVER_AFTER) {
                 Ok(result) => return result,
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
@@ -395,6 +404,36 @@ impl Journal {
             writer.process(batch);
         }
         Ok(())
+    }
+
+    /// While the writer commits a batch, seals the own events queued behind it, in queue order,
+    /// chained from the state that commit leaves: the next batch then only inserts them, and the
+    /// signing (the costliest part of an append) overlaps the wait for the disk instead of
+    /// following it. Stops at the first request that is not a single own event (an apply may
+    /// move the head). The writer checks every one against its state before using it and seals
+    /// again whatever no longer fits, so a failed commit or an unexpected event costs time, never
+    /// a wrong chain.
+    fn preseal_queued(&self) {
+        let Some(mut at) = self.sealer.prediction() else {
+            return;
+        };
+        let mut queue = lock(&self.queue);
+        for request in queue.iter_mut() {
+            let Request::Append(new, sealed, _) = request else {
+                break;
+            };
+            match sealed {
+                Some(p) if p.from() == at => at = p.next(),
+                _ => match self.sealer.seal(at, new) {
+                    Ok(p) => {
+                        at = p.next();
+                        *sealed = Some(Box::new(p));
+                    }
+                    // The writer meets the same error and reports it to the caller.
+                    Err(_) => break,
+                },
+            }
+        }
     }
 
     /// Runs a read-only query on the device's database (journal and projections).

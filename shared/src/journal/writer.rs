@@ -2,9 +2,9 @@
 //! checks on everything that arrives from elsewhere.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -42,6 +42,11 @@ struct Core {
     clock: Arc<dyn Clock>,
     projectors: Vec<Box<dyn Projector>>,
     st: State,
+    sealer: Arc<Sealer>,
+    /// Time spent sealing own events, and own events written as sealed ahead, since the writer
+    /// last added them to its stats.
+    seal_ns: u64,
+    presealed: u64,
 }
 
 pub(crate) struct Writer {
@@ -57,6 +62,99 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     /// Local events appended.
     pub appended: AtomicU64,
+    /// Nanoseconds spent in batches, from the first request taken to the last caller answered.
+    pub busy_ns: AtomicU64,
+    /// Of which sealing own events: serialising, hashing, signing.
+    pub seal_ns: AtomicU64,
+    /// Of which committing (the fsync).
+    pub commit_ns: AtomicU64,
+    /// Own events written as sealed ahead by a waiting caller.
+    pub presealed: AtomicU64,
+}
+
+fn nanos(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The state an own event is sealed from: the origin's head and the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SealFrom {
+    seq: u64,
+    hash: [u8; 32],
+    hlc: Hlc,
+}
+
+/// An own event sealed (serialised, hashed, signed) from one state of the journal. The writer
+/// uses it only if the journal is still in exactly that state; otherwise it seals the event
+/// again. Sealing is deterministic given the state and the wall time, so an event sealed ahead
+/// of its turn is the very event the writer would have sealed at that time.
+pub(crate) struct Presealed {
+    from: SealFrom,
+    env: Envelope,
+    wall_ms: i64,
+    stamp: HlcStamp,
+    next: SealFrom,
+}
+
+impl Presealed {
+    /// The state the journal is in once this event is written.
+    pub(crate) fn next(&self) -> SealFrom {
+        self.next
+    }
+
+    pub(crate) fn from(&self) -> SealFrom {
+        self.from
+    }
+}
+
+/// Seals this device's own events, for the writer and for callers waiting on it: the device
+/// key, and while the writer commits a batch, the state the journal will be in once that commit
+/// succeeds (callers seal what is queued behind it from there, so the next batch only inserts).
+pub(crate) struct Sealer {
+    origin: Origin,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    prediction: Mutex<Option<SealFrom>>,
+}
+
+impl Sealer {
+    pub(crate) fn seal(&self, from: SealFrom, new: &NewEvent) -> Result<Presealed, JournalError> {
+        let wall_ms = self.clock.wall_ms();
+        let mut hlc = from.hlc;
+        let stamp = hlc.tick(to_u64(wall_ms));
+        let seq = from.seq + 1;
+        let env = Envelope::seal(
+            &self.key,
+            &self.origin,
+            seq,
+            stamp.0,
+            wall_ms,
+            &new.kind,
+            &new.payload,
+            from.hash,
+        )?;
+        let next = SealFrom {
+            seq,
+            hash: *env.hash(),
+            hlc,
+        };
+        Ok(Presealed {
+            from,
+            env,
+            wall_ms,
+            stamp,
+            next,
+        })
+    }
+
+    /// The state the journal is committing towards, while a commit is under way.
+    pub(crate) fn prediction(&self) -> Option<SealFrom> {
+        *self.prediction.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn predict(&self, state: Option<SealFrom>) {
+        *self.prediction.lock().unwrap_or_else(|p| p.into_inner()) = state;
+    }
 }
 
 enum Pending {
@@ -184,9 +282,17 @@ impl Writer {
         let mut writer = Writer {
             core: Core {
                 origin: origin.clone(),
-                key,
+                key: key.clone(),
                 clock: Arc::clone(&options.clock),
                 projectors,
+                sealer: Arc::new(Sealer {
+                    origin: origin.clone(),
+                    key,
+                    clock: Arc::clone(&options.clock),
+                    prediction: Mutex::new(None),
+                }),
+                seal_ns: 0,
+                presealed: 0,
                 st: State {
                     hlc: Hlc::starting_at(HlcStamp(last_hlc)),
                     own_head: Head {
@@ -221,7 +327,7 @@ impl Writer {
                 "INSERT INTO identity (only_row, origin, secret_key, created_ms) VALUES (1, ?1, ?2, ?3)",
                 params![origin.as_str(), &writer.core.key.to_bytes()[..], writer.core.clock.wall_ms()],
             )?;
-            writer.core.append_in(&tx, new)?;
+            writer.core.append_in(&tx, new, None)?;
             tx.commit()?;
             tracing::info!(origin = %origin, "new journal created");
         }
@@ -236,8 +342,24 @@ impl Writer {
         Arc::clone(&self.stats)
     }
 
+    pub(crate) fn sealer(&self) -> Arc<Sealer> {
+        Arc::clone(&self.core.sealer)
+    }
+
     /// Does one batch in one transaction, commits once, then answers every caller.
-    pub(crate) fn process(&mut self, mut batch: Vec<Request>) {
+    pub(crate) fn process(&mut self, batch: Vec<Request>) {
+        let started = std::time::Instant::now();
+        self.process_batch(batch);
+        let sealing = std::mem::take(&mut self.core.seal_ns);
+        self.stats.seal_ns.fetch_add(sealing, Ordering::Relaxed);
+        let presealed = std::mem::take(&mut self.core.presealed);
+        self.stats.presealed.fetch_add(presealed, Ordering::Relaxed);
+        self.stats
+            .busy_ns
+            .fetch_add(nanos(started), Ordering::Relaxed);
+    }
+
+    fn process_batch(&mut self, mut batch: Vec<Request>) {
         let batch = &mut batch;
         let saved = self.core.st.clone();
         let mut answers = Vec::with_capacity(batch.len());
@@ -262,13 +384,13 @@ impl Writer {
                 continue;
             }
             match req {
-                Request::Append(new, reply) => {
+                Request::Append(new, sealed, reply) => {
                     // Without projectors an append is one INSERT, atomic on its own; with them it
                     // writes several rows, which a savepoint keeps together.
                     let result = if self.core.projectors.is_empty() {
-                        self.core.append_in(&tx, new)
+                        self.core.append_in(&tx, new, sealed)
                     } else {
-                        savepoint(&tx, |db| self.core.append_in(db, new))
+                        savepoint(&tx, |db| self.core.append_in(db, new, sealed))
                     };
                     answers.push(Pending::Append(reply, result));
                 }
@@ -278,7 +400,7 @@ impl Writer {
                     let before = self.core.st.clone();
                     let result = savepoint(&tx, |db| {
                         news.into_iter()
-                            .map(|new| self.core.append_in(db, new))
+                            .map(|new| self.core.append_in(db, new, None))
                             .collect::<Result<Vec<_>, _>>()
                     });
                     if result.is_err() {
@@ -313,7 +435,17 @@ impl Writer {
             }
             return;
         }
+        // While this commit waits for the disk, callers queued behind it may seal their events
+        // from the state it leaves.
+        if self.core.st.peer_claim <= self.core.st.own_head.seq {
+            self.core.sealer.predict(Some(self.core.seal_from()));
+        }
+        let committing = std::time::Instant::now();
         let commit = tx.commit();
+        self.core.sealer.predict(None);
+        self.stats
+            .commit_ns
+            .fetch_add(nanos(committing), Ordering::Relaxed);
         if let Err(e) = commit {
             self.core.st = saved;
             let e = JournalError::from(e);
@@ -389,7 +521,7 @@ fn same_error(e: &JournalError, text: &str) -> JournalError {
 
 fn reply_err(req: Request, text: &str, e: &JournalError) {
     match req {
-        Request::Append(_, reply) => {
+        Request::Append(_, _, reply) => {
             let _ = reply.send(Err(same_error(e, text)));
         }
         Request::AppendAll(_, reply) => {
@@ -418,31 +550,52 @@ impl Core {
         }
     }
 
-    fn append_in(&mut self, db: &Connection, new: NewEvent) -> Result<Committed, JournalError> {
+    fn seal_from(&self) -> SealFrom {
+        SealFrom {
+            seq: self.st.own_head.seq,
+            hash: self.st.own_head.hash,
+            hlc: self.st.hlc,
+        }
+    }
+
+    /// Writes one own event: the one `sealed` ahead if the journal is still in the state it was
+    /// sealed from, else sealed now.
+    fn append_in(
+        &mut self,
+        db: &Connection,
+        new: NewEvent,
+        sealed: Option<Box<Presealed>>,
+    ) -> Result<Committed, JournalError> {
         if self.st.peer_claim > self.st.own_head.seq {
             return Err(JournalError::BehindPeer {
                 local_seq: self.st.own_head.seq,
                 peer_seq: self.st.peer_claim,
             });
         }
-        let wall_ms = self.clock.wall_ms();
-        let mut hlc = self.st.hlc;
-        let stamp = hlc.tick(to_u64(wall_ms));
-        let seq = self.st.own_head.seq + 1;
-        let env = Envelope::seal(
-            &self.key,
-            &self.origin,
-            seq,
-            stamp.0,
+        let from = self.seal_from();
+        let sealed = match sealed {
+            Some(p) if p.from == from => {
+                self.presealed += 1;
+                *p
+            }
+            _ => {
+                let sealing = std::time::Instant::now();
+                let p = self.sealer.seal(from, &new)?;
+                self.seal_ns = self.seal_ns.saturating_add(nanos(sealing));
+                p
+            }
+        };
+        let Presealed {
+            env,
             wall_ms,
-            &new.kind,
-            &new.payload,
-            self.st.own_head.hash,
-        )?;
+            stamp,
+            next,
+            ..
+        } = sealed;
         let header = BodyHeader {
             version: super::BODY_VERSION,
             origin: self.origin.clone(),
-            seq,
+            seq: next.seq,
             hlc: stamp.0,
             wall_ms,
             kind: new.kind,
@@ -453,14 +606,14 @@ impl Core {
                 .map_err(|e| JournalError::Serialise(e.to_string()))?;
             self.project(db, id, &header, &env, event.as_ref())?;
         }
-        self.st.hlc = hlc;
+        self.st.hlc = next.hlc;
         self.st.own_head = Head {
-            seq,
-            hash: *env.hash(),
+            seq: next.seq,
+            hash: next.hash,
         };
         Ok(Committed {
-            seq,
-            hash: *env.hash(),
+            seq: next.seq,
+            hash: next.hash,
             hlc: stamp.0,
         })
     }
@@ -490,7 +643,7 @@ impl Core {
             let new = event
                 .to_new()
                 .map_err(|e| JournalError::Serialise(e.to_string()))?;
-            match self.append_in(db, new) {
+            match self.append_in(db, new, None) {
                 Ok(c) => tracing::info!(seq = c.seq, kind = ?event, "automatic event written"),
                 // Catching up first: a peer will have written it, or this device will after.
                 Err(JournalError::BehindPeer { .. }) => {
@@ -737,5 +890,125 @@ impl Core {
             tracing::debug!(origin = %header.origin, %skew, "peer clock ignored");
         }
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Events sealed ahead by waiting callers: used when the journal is in the state they were
+    //! sealed from, sealed again when it is not; either way the chain and every signature hold.
+
+    use std::sync::mpsc;
+
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::event::DeviceRole;
+    use crate::journal::{Journal, verify};
+
+    fn open(dir: &std::path::Path) -> Journal {
+        Journal::open(
+            dir.join("t.db"),
+            JournalOptions::new(
+                Arc::new(ManualClock::starting_at(1_767_000_000_000)),
+                DeviceRole::OrderTerminal,
+                "t",
+            ),
+        )
+        .expect("open")
+    }
+
+    fn note(n: u64) -> NewEvent {
+        NewEvent {
+            kind: "test_note".into(),
+            payload: RawValue::from_string(format!("{{\"n\":{n}}}")).expect("json"),
+        }
+    }
+
+    type Reply = mpsc::Receiver<Result<Committed, JournalError>>;
+
+    /// Queues appends as waiting callers do; returns their answer channels.
+    fn queue(j: &Journal, from: u64, count: u64) -> Vec<Reply> {
+        (from..from + count)
+            .map(|n| {
+                let (reply, answer) = mpsc::sync_channel(1);
+                j.queue
+                    .lock()
+                    .expect("queue")
+                    .push(Request::Append(note(n), None, reply));
+                answer
+            })
+            .collect()
+    }
+
+    fn state(j: &Journal) -> SealFrom {
+        j.writer
+            .lock()
+            .expect("writer")
+            .as_ref()
+            .expect("open")
+            .core
+            .seal_from()
+    }
+
+    fn seqs(answers: Vec<Reply>) -> Vec<u64> {
+        answers
+            .into_iter()
+            .map(|a| a.recv().expect("answer").expect("committed").seq)
+            .collect()
+    }
+
+    fn presealed(j: &Journal) -> u64 {
+        j.stats().presealed.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn events_sealed_while_the_batch_before_commits_are_written_as_sealed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let j = open(dir.path());
+        j.append_new(note(0)).expect("append");
+        // The writer is committing and says where it will be; three callers queue and seal.
+        j.sealer.predict(Some(state(&j)));
+        let answers = queue(&j, 1, 3);
+        j.preseal_queued();
+        j.sealer.predict(None);
+        j.serve().expect("serve");
+        assert_eq!(seqs(answers), vec![3, 4, 5]);
+        assert_eq!(presealed(&j), 3);
+        let report = verify::verify(&[dir.path().join("t.db")], true);
+        assert!(report.ok(), "{:?}", report.findings);
+    }
+
+    #[test]
+    fn events_sealed_from_a_state_that_never_came_are_sealed_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let j = open(dir.path());
+        j.append_new(note(0)).expect("append");
+        // Sealed ahead from the state after the commit under way...
+        j.sealer.predict(Some(state(&j)));
+        let late = queue(&j, 1, 2);
+        j.preseal_queued();
+        j.sealer.predict(None);
+        // ...but another event goes in first (as a failed commit or an apply would move the
+        // head elsewhere): both are sealed again, on top of it.
+        let first = {
+            let (reply, answer) = mpsc::sync_channel(1);
+            j.queue
+                .lock()
+                .expect("queue")
+                .insert(0, Request::Append(note(9), None, reply));
+            answer
+        };
+        j.serve().expect("serve");
+        assert_eq!(seqs(vec![first]), vec![3]);
+        assert_eq!(seqs(late), vec![4, 5]);
+        assert_eq!(
+            presealed(&j),
+            0,
+            "nothing sealed from a stale state is written"
+        );
+        let report = verify::verify(&[dir.path().join("t.db")], true);
+        assert!(report.ok(), "{:?}", report.findings);
     }
 }
