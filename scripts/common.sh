@@ -67,4 +67,22 @@ ensure_build_deps() {
     ensure_packages "${BUILD_PACKAGES[@]}"
     ensure_rust
     mkdir -p "$CARGO_TARGET_DIR"
+    claim_target_dir
+}
+
+# Several checkouts (a clone, CI's clean clone) share one target directory so Bevy is built once.
+# Cargo decides whether our own crates are up to date by comparing their sources' times with
+# what it built last, whichever checkout that came from: a checkout whose files are older than
+# another checkout's last build would be handed that build. So when the target directory was
+# last used by another checkout, this one's files are touched and our crates rebuilt from them.
+claim_target_dir() {
+    local mark="$CARGO_TARGET_DIR/.pass-checkout"
+    if [ "$(cat "$mark" 2>/dev/null || true)" != "$PASS_ROOT" ]; then
+        if git -C "$PASS_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+            (cd "$PASS_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r touch -c --)
+        else
+            find "$PASS_ROOT" -path "$PASS_ROOT/target" -prune -o -type f -exec touch -c {} +
+        fi
+        printf '%s\n' "$PASS_ROOT" >"$mark"
+    fi
 }

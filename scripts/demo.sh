@@ -8,13 +8,13 @@
 #   scripts/demo.sh                     # the demo, in windows
 #   scripts/demo.sh --rush              # ... with a dinner rush (about 120 checks an hour)
 #   scripts/demo.sh --rush --rate 200   # ... a busier one
-#   scripts/demo.sh --headless          # no windows: a rush for --minutes (default 10), then
-#                                       # the service-time and sales summary (the default on a
-#                                       # machine with no display)
-#   scripts/demo.sh --headless --fast --minutes 30
-#                                       # thirty minutes of service on a controlled clock, as
-#                                       # fast as the devices go
-#   scripts/demo.sh --headless --fast --screenshots DIR
+#   scripts/demo.sh --headless          # no windows (the default on a machine with no display):
+#                                       # --minutes of arrivals (default 10), served until every
+#                                       # check is closed, on a controlled clock as fast as the
+#                                       # devices go; then the service-time and sales summary
+#   scripts/demo.sh --headless --real-time --minutes 30
+#                                       # ... at the clock's own pace, for thirty minutes
+#   scripts/demo.sh --headless --screenshots DIR
 #                                       # ... then each screen rendered once to DIR/*.png
 #
 # Environment: PASS_DEMO_DIR (the demo folder), PASS_DEMO_STORE (the store id, default demo),
@@ -23,9 +23,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$PASS_ROOT"
 
-rush=0 headless=0 fast=0 minutes="" rate=120 shots=""
+rush=0 headless=0 fast=0 realtime=0 minutes="" rate=120 shots=""
 usage() {
-    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -33,6 +33,7 @@ while [ $# -gt 0 ]; do
         --rush) rush=1 ;;
         --headless) headless=1 ;;
         --fast) fast=1 ;;
+        --real-time) realtime=1 ;;
         --minutes) minutes="${2:?--minutes needs a number}"; shift ;;
         --rate) rate="${2:?--rate needs checks per hour}"; shift ;;
         --screenshots) shots="${2:?--screenshots needs a folder}"; shift ;;
@@ -82,6 +83,9 @@ if [ "$headless" = 0 ] && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]
     headless=1
 fi
 [ "$headless" = 1 ] && rush=1
+# Without windows nobody watches the clock: a whole service is played as fast as the devices go.
+[ "$headless" = 1 ] && [ "$realtime" = 0 ] && fast=1
+[ "$fast" = 1 ] && [ "$realtime" = 1 ] && { say "--fast and --real-time exclude each other"; exit 2; }
 [ -n "$shots" ] && [ "$headless" = 0 ] && { say "--screenshots needs --headless"; exit 2; }
 minutes="${minutes:-$([ "$headless" = 1 ] && echo 10 || echo 60)}"
 
