@@ -1,10 +1,13 @@
 //! `--bench-frames N --bench-out FILE`: measures the screen in a real window. Each frame's
 //! main-world schedule time (from the first system of `First` to the last of `Last`: every
 //! update system and the UI layout, not the render world) is recorded over `N` frames after a
-//! warm-up, with the board rebuilt and redrawn on every frame (the worst case: normally that
-//! happens only on a change or a timer tick), together with the time from process start until
-//! the tickets were restored into the ECS, and the process's resident memory. The figures go to
-//! FILE as JSON and the app exits; `kds/benches/frame.rs` runs it and prints the summary.
+//! warm-up. Every frame is a redraw: the screen's manual clock moves on a second per frame, so
+//! every card's timer shows another value (and cards cross their thresholds as the run goes on),
+//! and every tenth frame also turns the page, so every card on screen is another ticket.
+//! Normally a screen redraws once a second at most. Timer frames and page frames are recorded
+//! apart, together with the time from process start until the tickets were restored into the
+//! ECS, and the process's resident memory. The figures go to FILE as JSON and the app exits;
+//! `kds/benches/frame.rs` runs it and prints the summary.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,10 +15,14 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use serde::Serialize;
 
-use crate::kitchen::Screen;
+use pass_shared::kitchen::keymap::KeyAction;
+
+use crate::kitchen::{Input, Screen};
 
 /// Frames left out at the start (pipelines compiling, fonts rasterised).
 const WARM_UP: u32 = 30;
+/// Every this many frames the page turns.
+const PAGE_EVERY: u32 = 10;
 
 /// What to measure.
 #[derive(Resource, Debug, Clone)]
@@ -32,7 +39,10 @@ pub struct Bench {
 struct Record {
     frame_start: Option<Instant>,
     seen: u32,
+    /// This frame turns the page.
+    turning: bool,
     frames_us: Vec<u64>,
+    page_frames_us: Vec<u64>,
     restored: Option<Duration>,
     tickets: usize,
 }
@@ -40,7 +50,10 @@ struct Record {
 #[derive(Serialize)]
 struct Report {
     empty: bool,
+    /// Frames where only the timers moved on.
     frames_us: Vec<u64>,
+    /// Frames where the page turned as well.
+    page_frames_us: Vec<u64>,
     restored_ms: Option<f64>,
     tickets: usize,
     rss_kib: Option<u64>,
@@ -52,7 +65,7 @@ pub fn plugin(app: &mut App) {
         .add_systems(Last, frame_end)
         .add_systems(
             Update,
-            (restored, force_redraw)
+            (restored, next_frame)
                 .before(crate::kitchen::Systems)
                 .run_if(resource_exists::<Screen>),
         );
@@ -69,9 +82,25 @@ fn restored(bench: Res<Bench>, screen: Res<Screen>, mut record: ResMut<Record>) 
     }
 }
 
-fn force_redraw(mut screen: ResMut<Screen>, device: Res<crate::kitchen::Device>) {
-    let now = device.0.now_ms();
-    screen.force_rebuild(now);
+/// Moves the clock on a second (every timer shows another value) and, every tenth frame, turns
+/// the page; a screen without a manual clock is rebuilt as it is.
+fn next_frame(
+    mut screen: ResMut<Screen>,
+    device: Res<crate::kitchen::Device>,
+    mut record: ResMut<Record>,
+    mut input: MessageWriter<Input>,
+) {
+    match device.0.manual_clock() {
+        Some(clock) => clock.advance(1_000),
+        None => {
+            let now = device.0.now_ms();
+            screen.force_rebuild(now);
+        }
+    }
+    record.turning = record.seen > WARM_UP && record.seen.is_multiple_of(PAGE_EVERY);
+    if record.turning {
+        input.write(Input::Key(KeyAction::PageNext));
+    }
 }
 
 fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWriter<AppExit>) {
@@ -83,11 +112,16 @@ fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWri
         return;
     }
     let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    record.frames_us.push(us);
-    if record.frames_us.len() as u32 >= bench.frames {
+    if std::mem::take(&mut record.turning) {
+        record.page_frames_us.push(us);
+    } else {
+        record.frames_us.push(us);
+    }
+    if (record.frames_us.len() + record.page_frames_us.len()) as u32 >= bench.frames {
         let report = Report {
             empty: bench.empty,
             frames_us: std::mem::take(&mut record.frames_us),
+            page_frames_us: std::mem::take(&mut record.page_frames_us),
             restored_ms: record.restored.map(|d| d.as_secs_f64() * 1000.0),
             tickets: record.tickets,
             rss_kib: rss_kib(),

@@ -5,7 +5,10 @@
 //!
 //! The screen is laid out for a 1080p monitor (1920 × 1080 logical pixels) and scaled to the
 //! window with `UiScale`, so a 4K monitor shows the same layout twice as sharp. It is redrawn
-//! only when the screen's version or the link status changed.
+//! only when the screen's version or the link status changed, and then in place: the screen is
+//! described as a tree of [`Piece`]s, compared with the tree drawn last, and only the entities
+//! whose piece changed are touched (a timer ticking over rewrites one text per card; nothing is
+//! despawned unless its place in the tree is gone).
 
 use std::path::PathBuf;
 
@@ -72,14 +75,14 @@ pub struct Fonts {
 #[derive(Resource, Debug, Clone)]
 pub struct LayoutDump(pub PathBuf);
 
+/// What is on screen now: the version and link it was drawn for, the description it was drawn
+/// from and the entities that show it.
 #[derive(Resource, Default)]
 struct Drawn {
     version: Option<u64>,
     link: Option<pass_shared::device::Link>,
+    tree: Option<(Piece, Built)>,
 }
-
-#[derive(Component)]
-struct Root;
 
 /// A card on screen, by its slot on the page.
 #[derive(Component)]
@@ -202,14 +205,256 @@ struct Dump {
     cards: Vec<DumpedCard>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One UI node as the screen wants it: an absolutely placed box, maybe with a background, a
+/// border, a text, and what touching it does.
+#[derive(Debug, Clone, PartialEq)]
+struct Piece {
+    /// x, y, width, height in design pixels, relative to the parent.
+    rect: [f32; 4],
+    border: Option<(f32, Color)>,
+    background: Option<Color>,
+    text: Option<Label>,
+    role: Role,
+    children: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Label {
+    value: String,
+    bold: bool,
+    size: f32,
+    colour: Color,
+    centred: bool,
+    struck: bool,
+}
+
+/// What a touch on a piece does.
+#[derive(Debug, Clone, PartialEq)]
+enum Role {
+    Nothing,
+    Card(usize),
+    Footer(Input),
+}
+
+/// The entities drawn for a piece and its children.
+struct Built {
+    entity: Entity,
+    children: Vec<Built>,
+}
+
+impl Piece {
+    fn boxed(rect: [f32; 4]) -> Piece {
+        Piece {
+            rect,
+            border: None,
+            background: None,
+            text: None,
+            role: Role::Nothing,
+            children: Vec::new(),
+        }
+    }
+
+    fn filled(rect: [f32; 4], colour: Color) -> Piece {
+        Piece {
+            background: Some(colour),
+            ..Piece::boxed(rect)
+        }
+    }
+
+    fn text(rect: [f32; 4], label: Label) -> Piece {
+        Piece {
+            text: Some(label),
+            ..Piece::boxed(rect)
+        }
+    }
+
+    /// A text in a box of its own that clips it: a long line never runs into its neighbour.
+    fn clipped(rect: [f32; 4], label: Label) -> Piece {
+        let [_, _, w, h] = rect;
+        Piece {
+            children: vec![Piece::text([0.0, 0.0, w, h], label)],
+            ..Piece::boxed(rect)
+        }
+    }
+
+    fn with(mut self, child: Piece) -> Piece {
+        self.children.push(child);
+        self
+    }
+
+    /// The pieces' own components (not its children).
+    fn node(&self) -> Node {
+        let [x, y, w, h] = self.rect;
+        Node {
+            position_type: PositionType::Absolute,
+            left: Val::Px(x),
+            top: Val::Px(y),
+            width: Val::Px(w),
+            height: Val::Px(h),
+            overflow: Overflow::clip(),
+            border: UiRect::all(Val::Px(self.border.map(|(w, _)| w).unwrap_or(0.0))),
+            ..default()
+        }
+    }
+}
+
+impl Label {
+    fn new(value: impl Into<String>, bold: bool, size: f32, colour: Color) -> Label {
+        Label {
+            value: value.into(),
+            bold,
+            size,
+            colour,
+            centred: false,
+            struck: false,
+        }
+    }
+
+    fn centred(mut self) -> Label {
+        self.centred = true;
+        self
+    }
+
+    fn bundle(&self, fonts: &Fonts) -> (Text, TextFont, TextColor, TextLayout) {
+        let font = if self.bold {
+            &fonts.bold
+        } else {
+            &fonts.regular
+        };
+        let layout = if self.centred {
+            TextLayout::justify(Justify::Center).with_no_wrap()
+        } else {
+            TextLayout::no_wrap()
+        };
+        (
+            Text::new(self.value.clone()),
+            TextFont {
+                font: font.clone().into(),
+                font_size: self.size.into(),
+                font_smoothing: FontSmoothing::AntiAliased,
+                ..default()
+            },
+            TextColor(self.colour),
+            layout,
+        )
+    }
+}
+
+/// Spawns `piece` and its children under `parent`.
+fn spawn(commands: &mut Commands, parent: Option<Entity>, piece: &Piece, fonts: &Fonts) -> Built {
+    let mut e = commands.spawn(piece.node());
+    if let Some(parent) = parent {
+        e.insert(ChildOf(parent));
+    }
+    if let Some(colour) = piece.background {
+        e.insert(BackgroundColor(colour));
+    }
+    if let Some((_, colour)) = piece.border {
+        e.insert(BorderColor::all(colour));
+    }
+    if let Some(label) = &piece.text {
+        e.insert(label.bundle(fonts));
+        if label.struck {
+            e.insert(Strikethrough);
+        }
+    }
+    match &piece.role {
+        Role::Nothing => {}
+        Role::Card(slot) => {
+            e.insert((Button, CardSlot(*slot)));
+        }
+        Role::Footer(input) => {
+            e.insert((Button, FooterButton(input.clone())));
+        }
+    }
+    let entity = e.id();
+    let children = piece
+        .children
+        .iter()
+        .map(|child| spawn(commands, Some(entity), child, fonts))
+        .collect();
+    Built { entity, children }
+}
+
+/// Brings the entities `built` for `old` to show `new`, touching only what differs.
+fn update(
+    commands: &mut Commands,
+    parent: Option<Entity>,
+    old: &Piece,
+    built: &mut Built,
+    new: &Piece,
+    fonts: &Fonts,
+) {
+    if old == new {
+        return;
+    }
+    if old.role != new.role || old.text.is_some() != new.text.is_some() {
+        commands.entity(built.entity).despawn();
+        *built = spawn(commands, parent, new, fonts);
+        return;
+    }
+    let mut e = commands.entity(built.entity);
+    if old.rect != new.rect || old.border.map(|b| b.0) != new.border.map(|b| b.0) {
+        e.insert(new.node());
+    }
+    if old.background != new.background {
+        match new.background {
+            Some(colour) => e.insert(BackgroundColor(colour)),
+            None => e.remove::<BackgroundColor>(),
+        };
+    }
+    if old.border.map(|b| b.1) != new.border.map(|b| b.1) {
+        match new.border {
+            Some((_, colour)) => e.insert(BorderColor::all(colour)),
+            None => e.remove::<BorderColor>(),
+        };
+    }
+    if let (Some(was), Some(now)) = (&old.text, &new.text) {
+        if was.value != now.value {
+            e.insert(Text::new(now.value.clone()));
+        }
+        if (was.bold, was.size, was.colour, was.centred)
+            != (now.bold, now.size, now.colour, now.centred)
+        {
+            let (_, font, colour, layout) = now.bundle(fonts);
+            e.insert((font, colour, layout));
+        }
+        if was.struck != now.struck {
+            if now.struck {
+                e.insert(Strikethrough);
+            } else {
+                e.remove::<Strikethrough>();
+            }
+        }
+    }
+    let entity = built.entity;
+    let kept = old.children.len().min(new.children.len());
+    for (i, child) in new.children.iter().enumerate() {
+        if i < kept {
+            update(
+                commands,
+                Some(entity),
+                &old.children[i],
+                &mut built.children[i],
+                child,
+                fonts,
+            );
+        } else {
+            let spawned = spawn(commands, Some(entity), child, fonts);
+            built.children.push(spawned);
+        }
+    }
+    for gone in built.children.drain(new.children.len()..) {
+        commands.entity(gone.entity).despawn();
+    }
+}
+
 fn draw(
     mut commands: Commands,
     screen: Res<Screen>,
     link: Res<LinkStatus>,
     fonts: Option<Res<Fonts>>,
     mut drawn: ResMut<Drawn>,
-    roots: Query<Entity, With<Root>>,
     dump: Option<Res<LayoutDump>>,
     scale: Res<UiScale>,
 ) {
@@ -221,54 +466,56 @@ fn draw(
     }
     drawn.version = Some(screen.version);
     drawn.link = Some(link.0.clone());
-    for root in &roots {
-        commands.entity(root).despawn();
-    }
     let banner = link.0.cut_off_since_ms.is_some();
     let geometry = Geometry::of(&screen, banner);
     let mut dumped = Vec::new();
-    commands
-        .spawn((
-            Name::new("Kitchen screen"),
-            Root,
-            Node {
-                width: Val::Px(DESIGN_WIDTH),
-                height: Val::Px(DESIGN_HEIGHT),
-                ..default()
-            },
-            BackgroundColor(BACKGROUND),
-        ))
-        .with_children(|root| {
-            status_bar(root, &screen, &link, &fonts);
-            if let Some(banner) = screen.cut_off_banner(&link.0) {
-                cut_off_banner(root, banner, &fonts);
-            }
-            match screen.state.view {
-                View::Tickets => {
-                    for placed in screen.board.visible() {
-                        let rect = geometry.card(placed);
-                        card(root, placed, rect, &geometry, &screen, &fonts);
-                        dumped.push(DumpedCard {
-                            slot: placed.slot,
-                            key: placed.card.key.clone(),
-                            number: placed.card.number.clone(),
-                            band: placed.card.band,
-                            held: placed.card.held,
-                            rush: placed.card.rush,
-                            rect: rect.map(|v| v * scale.0),
-                            header: [rect[0], rect[1], rect[2], geometry.line_height * 2.0]
-                                .map(|v| v * scale.0),
-                        });
-                    }
-                    if screen.board.total == 0 {
-                        empty(root, &screen, &geometry, &fonts);
-                    }
-                }
-                View::AllDay => all_day(root, &screen, &geometry, &fonts),
-                View::Recall => recall(root, &screen, &geometry, &fonts),
-            }
-            footer(root, &screen, &fonts);
+    let mut root = Piece::filled([0.0, 0.0, DESIGN_WIDTH, DESIGN_HEIGHT], BACKGROUND)
+        .with(status_bar(&screen, &link))
+        .with(match screen.cut_off_banner(&link.0) {
+            Some(banner) => cut_off_banner(banner),
+            // An empty box keeps every later piece in its place in the tree.
+            None => Piece::boxed([0.0, 0.0, 0.0, 0.0]),
         });
+    match screen.state.view {
+        View::Tickets => {
+            for placed in screen.board.visible() {
+                let rect = geometry.card(placed);
+                root.children.push(card(placed, rect, &geometry, &screen));
+                dumped.push(DumpedCard {
+                    slot: placed.slot,
+                    key: placed.card.key.clone(),
+                    number: placed.card.number.clone(),
+                    band: placed.card.band,
+                    held: placed.card.held,
+                    rush: placed.card.rush,
+                    rect: rect.map(|v| v * scale.0),
+                    header: [rect[0], rect[1], rect[2], geometry.line_height * 2.0]
+                        .map(|v| v * scale.0),
+                });
+            }
+            if screen.board.total == 0 {
+                root.children.push(empty(&screen, &geometry));
+            }
+        }
+        View::AllDay => root.children.extend(all_day(&screen, &geometry)),
+        View::Recall => root.children.extend(recall(&screen, &geometry)),
+    }
+    // The footer first among the children would move with every card count; it is drawn over
+    // nothing, so its place in the tree is fixed instead: second.
+    root.children.insert(1, footer(&screen));
+    match drawn.tree.take() {
+        Some((old, mut built)) => {
+            update(&mut commands, None, &old, &mut built, &root, &fonts);
+            drawn.tree = Some((root, built));
+        }
+        None => {
+            let built = spawn(&mut commands, None, &root, &fonts);
+            commands
+                .entity(built.entity)
+                .insert(Name::new("Kitchen screen"));
+            drawn.tree = Some((root, built));
+        }
+    }
     if let Some(dump) = dump {
         let layout = Dump {
             station: screen.settings.station.clone(),
@@ -295,50 +542,7 @@ fn draw(
     }
 }
 
-fn text(
-    value: impl Into<String>,
-    font: &Handle<Font>,
-    size: f32,
-    colour: Color,
-) -> (Text, TextFont, TextColor, TextLayout) {
-    (
-        Text::new(value),
-        TextFont {
-            font: font.clone().into(),
-            font_size: size.into(),
-            font_smoothing: FontSmoothing::AntiAliased,
-            ..default()
-        },
-        TextColor(colour),
-        TextLayout::no_wrap(),
-    )
-}
-
-/// A text in a box of its own that clips it: a long line never runs into its neighbour.
-fn label(
-    parent: &mut ChildSpawnerCommands,
-    rect: [f32; 4],
-    text: (Text, TextFont, TextColor, TextLayout),
-) {
-    let [x, y, w, h] = rect;
-    parent.spawn(absolute(x, y, w, h)).with_children(|b| {
-        b.spawn(text);
-    });
-}
-
-fn absolute(x: f32, y: f32, w: f32, h: f32) -> Node {
-    Node {
-        position_type: PositionType::Absolute,
-        left: Val::Px(x),
-        top: Val::Px(y),
-        width: Val::Px(w),
-        height: Val::Px(h),
-        overflow: Overflow::clip(),
-        ..default()
-    }
-}
-
-fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatus, fonts: &Fonts) {
+fn status_bar(screen: &Screen, link: &LinkStatus) -> Piece {
     let stations: Vec<String> = screen
         .settings
         .stations()
@@ -364,66 +568,46 @@ fn status_bar(root: &mut ChildSpawnerCommands, screen: &Screen, link: &LinkStatu
     let unconfirmed = format!("{} unconfirmed", link.0.unconfirmed);
     let clock = screen.time_zone.clock_text(screen.now_ms);
     let low = screen.low_stock.notice();
-    root.spawn((
-        absolute(0.0, 0.0, DESIGN_WIDTH, STATUS_HEIGHT),
-        BackgroundColor(BAR),
-    ))
-    .with_children(|bar| {
-        bar.spawn((
-            absolute(16.0, 8.0, if low.is_some() { 300.0 } else { 900.0 }, 48.0),
-            text(stations.join("  "), &fonts.bold, 40.0, TEXT),
-        ));
-        if let Some(low) = &low {
-            bar.spawn((
-                absolute(330.0, 14.0, 590.0, 40.0),
-                text(low, &fonts.bold, 28.0, ALERT),
-            ));
-        }
-        bar.spawn((
-            absolute(930.0, 14.0, 480.0, 40.0),
-            text(
-                connection,
-                &fonts.bold,
-                30.0,
-                if link.0.connected {
-                    STATION_DONE
-                } else {
-                    ALERT
-                },
+    let station_width = if low.is_some() { 300.0 } else { 900.0 };
+    let connection_colour = if link.0.connected {
+        STATION_DONE
+    } else {
+        ALERT
+    };
+    Piece::filled([0.0, 0.0, DESIGN_WIDTH, STATUS_HEIGHT], BAR)
+        .with(Piece::text(
+            [16.0, 8.0, station_width, 48.0],
+            Label::new(stations.join("  "), true, 40.0, TEXT),
+        ))
+        .with(Piece::text(
+            [930.0, 14.0, 480.0, 40.0],
+            Label::new(connection, true, 30.0, connection_colour),
+        ))
+        .with(Piece::text(
+            [1420.0, 14.0, 330.0, 40.0],
+            Label::new(unconfirmed, false, 30.0, TEXT),
+        ))
+        .with(Piece::text(
+            [1770.0, 10.0, 140.0, 44.0],
+            Label::new(clock, true, 36.0, TEXT),
+        ))
+        .with(match &low {
+            Some(low) => Piece::text(
+                [330.0, 14.0, 590.0, 40.0],
+                Label::new(low.clone(), true, 28.0, ALERT),
             ),
-        ));
-        bar.spawn((
-            absolute(1420.0, 14.0, 330.0, 40.0),
-            text(unconfirmed, &fonts.regular, 30.0, TEXT),
-        ));
-        bar.spawn((
-            absolute(1770.0, 10.0, 140.0, 44.0),
-            text(clock, &fonts.bold, 36.0, TEXT),
-        ));
-    });
+            None => Piece::boxed([0.0, 0.0, 0.0, 0.0]),
+        })
 }
 
-fn cut_off_banner(root: &mut ChildSpawnerCommands, banner: String, fonts: &Fonts) {
-    root.spawn((
-        absolute(0.0, STATUS_HEIGHT, DESIGN_WIDTH, BANNER_HEIGHT),
-        BackgroundColor(LATE),
+fn cut_off_banner(banner: String) -> Piece {
+    Piece::filled([0.0, STATUS_HEIGHT, DESIGN_WIDTH, BANNER_HEIGHT], LATE).with(Piece::text(
+        [16.0, 6.0, DESIGN_WIDTH - 32.0, 44.0],
+        Label::new(banner, true, 34.0, TEXT),
     ))
-    .with_children(|b| {
-        b.spawn((
-            absolute(16.0, 6.0, DESIGN_WIDTH - 32.0, 44.0),
-            text(banner, &fonts.bold, 34.0, TEXT),
-        ));
-    });
 }
 
-fn card(
-    root: &mut ChildSpawnerCommands,
-    placed: &Placed,
-    rect: [f32; 4],
-    geometry: &Geometry,
-    screen: &Screen,
-    fonts: &Fonts,
-) {
+fn card(placed: &Placed, rect: [f32; 4], geometry: &Geometry, screen: &Screen) -> Piece {
     let c = &placed.card;
     let selected = screen.state.selected.as_deref() == Some(c.key.as_str());
     let border = if selected {
@@ -434,7 +618,6 @@ fn card(
         CARD_BODY
     };
     let lh = geometry.line_height;
-    let header = header_colour(c);
     let header_text = if c.band == Band::Alert && !c.held {
         Color::BLACK
     } else {
@@ -442,141 +625,120 @@ fn card(
     };
     let body = if c.held { HELD_BODY } else { CARD_BODY };
     let item_size = (lh * 0.70).min(30.0);
-    let [x, y, w, h] = rect;
-    root.spawn((
-        absolute(x, y, w, h),
-        Button,
-        CardSlot(placed.slot),
-        BackgroundColor(body),
-        BorderColor::all(border),
-    ))
-    .insert(Node {
-        border: UiRect::all(Val::Px(if selected || c.rush { 5.0 } else { 0.0 })),
-        ..absolute(x, y, w, h)
-    })
-    .with_children(|card| {
-        card.spawn((absolute(0.0, 0.0, w, lh * 2.0), BackgroundColor(header)))
-            .with_children(|head| {
-                let place = if c.taken_over {
-                    format!(
-                        "{}  {}",
-                        c.place,
-                        pass_shared::kitchen::board::station_label(&c.station)
-                    )
-                } else {
-                    c.place.clone()
-                };
-                let size = (lh * 0.78).min(34.0);
-                label(
-                    head,
-                    [8.0, 0.0, w - 64.0, lh],
-                    text(
-                        format!("{}  {}  {}", c.number, place, c.server),
-                        &fonts.bold,
-                        size,
-                        header_text,
-                    ),
-                );
-                // The slot number (the bump bar's digit) in a box of its own.
-                head.spawn((
-                    absolute(w - 50.0, 3.0, 44.0, lh - 6.0),
-                    BackgroundColor(SLOT_BOX),
-                ))
-                .with_children(|slot| {
-                    slot.spawn((
-                        absolute(0.0, 0.0, 44.0, lh - 6.0),
-                        text(placed.slot.to_string(), &fonts.bold, size * 0.9, TEXT),
-                    ))
-                    .insert(TextLayout::justify(Justify::Center).with_no_wrap());
-                });
-                let mut status = c.status_text();
-                if c.addition {
-                    status.push_str("  ADD-ON");
-                }
-                if c.recalls > 0 {
-                    status.push_str("  RECALLED");
-                }
-                label(
-                    head,
-                    [8.0, lh, w - 16.0, lh],
-                    text(status, &fonts.bold, (lh * 0.74).min(32.0), header_text),
-                );
-            });
-        for (i, line) in c.lines.iter().enumerate() {
-            let top = lh * (2.0 + i as f32);
-            let (colour, font, background) = match line.style {
-                LineStyle::Item => (TEXT, &fonts.bold, None),
-                LineStyle::Addition => (ADDITION, &fonts.bold, None),
-                LineStyle::Forced => (FORCED, &fonts.bold, None),
-                LineStyle::Optional => (TEXT, &fonts.regular, None),
-                LineStyle::Note => (NOTE, &fonts.regular, None),
-                LineStyle::Allergy => (TEXT, &fonts.bold, Some(ALLERGY_BG)),
-                LineStyle::Voided | LineStyle::Done | LineStyle::More => {
-                    (DIM, &fonts.regular, None)
-                }
-                LineStyle::StationCooking => (STATION_COOKING, &fonts.bold, None),
-                LineStyle::StationDone => (STATION_DONE, &fonts.bold, None),
-            };
-            let mut row = card.spawn(absolute(0.0, top, w, lh));
-            if let Some(bg) = background {
-                row.insert(BackgroundColor(bg));
+    let [_, _, w, _] = rect;
+    let place = if c.taken_over {
+        format!(
+            "{}  {}",
+            c.place,
+            pass_shared::kitchen::board::station_label(&c.station)
+        )
+    } else {
+        c.place.clone()
+    };
+    let size = (lh * 0.78).min(34.0);
+    let mut status = c.status_text();
+    if c.addition {
+        status.push_str("  ADD-ON");
+    }
+    if c.recalls > 0 {
+        status.push_str("  RECALLED");
+    }
+    let header = Piece::filled([0.0, 0.0, w, lh * 2.0], header_colour(c))
+        .with(Piece::clipped(
+            [8.0, 0.0, w - 64.0, lh],
+            Label::new(
+                format!("{}  {}  {}", c.number, place, c.server),
+                true,
+                size,
+                header_text,
+            ),
+        ))
+        // The slot number (the bump bar's digit) in a box of its own.
+        .with(
+            Piece::filled([w - 50.0, 3.0, 44.0, lh - 6.0], SLOT_BOX).with(Piece::text(
+                [0.0, 0.0, 44.0, lh - 6.0],
+                Label::new(placed.slot.to_string(), true, size * 0.9, TEXT).centred(),
+            )),
+        )
+        .with(Piece::clipped(
+            [8.0, lh, w - 16.0, lh],
+            Label::new(status, true, (lh * 0.74).min(32.0), header_text),
+        ));
+    let mut piece = Piece {
+        border: Some((if selected || c.rush { 5.0 } else { 0.0 }, border)),
+        role: Role::Card(placed.slot),
+        ..Piece::filled(rect, body)
+    }
+    .with(header);
+    for (i, line) in c.lines.iter().enumerate() {
+        let top = lh * (2.0 + i as f32);
+        let (colour, bold, background) = match line.style {
+            LineStyle::Item => (TEXT, true, None),
+            LineStyle::Addition => (ADDITION, true, None),
+            LineStyle::Forced => (FORCED, true, None),
+            LineStyle::Optional => (TEXT, false, None),
+            LineStyle::Note => (NOTE, false, None),
+            LineStyle::Allergy => (TEXT, true, Some(ALLERGY_BG)),
+            LineStyle::Voided | LineStyle::Done | LineStyle::More => (DIM, false, None),
+            LineStyle::StationCooking => (STATION_COOKING, true, None),
+            LineStyle::StationDone => (STATION_DONE, true, None),
+        };
+        let mut label = Label::new(line.text.clone(), bold, item_size, colour);
+        label.struck = line.style == LineStyle::Voided;
+        piece.children.push(
+            Piece {
+                background,
+                ..Piece::boxed([0.0, top, w, lh])
             }
-            row.with_children(|row| {
-                let mut t = row.spawn((
-                    absolute(8.0, 0.0, w - 16.0, lh),
-                    text(line.text.clone(), font, item_size, colour),
-                ));
-                if line.style == LineStyle::Voided {
-                    t.insert(Strikethrough);
-                }
-            });
-        }
-    });
+            .with(Piece::text([8.0, 0.0, w - 16.0, lh], label)),
+        );
+    }
+    piece
 }
 
-fn empty(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry, fonts: &Fonts) {
+fn empty(screen: &Screen, geometry: &Geometry) -> Piece {
     let message = if screen.is_expo() {
         "No orders waiting at expo"
     } else {
         "No open tickets"
     };
-    root.spawn((
-        absolute(0.0, geometry.top + 300.0, DESIGN_WIDTH, 80.0),
-        text(message, &fonts.bold, 56.0, DIM),
-    ))
-    .insert(TextLayout::justify(Justify::Center));
+    Piece::text(
+        [0.0, geometry.top + 300.0, DESIGN_WIDTH, 80.0],
+        Label::new(message, true, 56.0, DIM).centred(),
+    )
 }
 
-fn all_day(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry, fonts: &Fonts) {
-    root.spawn((
-        absolute(40.0, geometry.top, 1200.0, 60.0),
-        text("ALL DAY", &fonts.bold, 48.0, ALERT),
-    ));
+fn all_day(screen: &Screen, geometry: &Geometry) -> Vec<Piece> {
     let rows = 18usize;
+    let mut pieces = vec![Piece::text(
+        [40.0, geometry.top, 1200.0, 60.0],
+        Label::new("ALL DAY", true, 48.0, ALERT),
+    )];
     for (i, (name, n)) in screen.all_day.iter().enumerate().take(rows * 2) {
         let (col, row) = (i / rows, i % rows);
-        root.spawn((
-            absolute(
+        pieces.push(Piece::text(
+            [
                 40.0 + col as f32 * 900.0,
                 geometry.top + 70.0 + row as f32 * 46.0,
                 880.0,
                 44.0,
-            ),
-            text(format!("{n:>3}  {name}"), &fonts.bold, 38.0, TEXT),
+            ],
+            Label::new(format!("{n:>3}  {name}"), true, 38.0, TEXT),
         ));
     }
+    pieces
 }
 
-fn recall(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry, fonts: &Fonts) {
-    root.spawn((
-        absolute(40.0, geometry.top, 1600.0, 60.0),
-        text(
+fn recall(screen: &Screen, geometry: &Geometry) -> Vec<Piece> {
+    let mut pieces = vec![Piece::text(
+        [40.0, geometry.top, 1600.0, 60.0],
+        Label::new(
             "RECALL: bumped in the last 15 minutes (digit or Recall to bring back)",
-            &fonts.bold,
+            true,
             40.0,
             ALERT,
         ),
-    ));
+    )];
     for (i, t) in screen.recall.iter().enumerate().take(18) {
         let highlighted = i == screen.state.recall_row;
         let bumped = t
@@ -588,31 +750,28 @@ fn recall(root: &mut ChildSpawnerCommands, screen: &Screen, geometry: &Geometry,
             .iter()
             .map(|i| format!("{} {}", i.qty, i.name))
             .collect();
-        let mut row = root.spawn((
-            absolute(40.0, geometry.top + 70.0 + i as f32 * 46.0, 1840.0, 44.0),
-            text(
-                format!(
-                    "{:>2}  {}  {}  bumped {bumped}  {}",
-                    i + 1,
-                    t.number,
-                    t.table
-                        .as_deref()
-                        .map(|t| format!("T{t}"))
-                        .unwrap_or_default(),
-                    items.join(", ")
-                ),
-                &fonts.bold,
-                36.0,
-                if highlighted { ALERT } else { TEXT },
-            ),
-        ));
-        if highlighted {
-            row.insert(BackgroundColor(BUTTON));
-        }
+        let text = format!(
+            "{:>2}  {}  {}  bumped {bumped}  {}",
+            i + 1,
+            t.number,
+            t.table
+                .as_deref()
+                .map(|t| format!("T{t}"))
+                .unwrap_or_default(),
+            items.join(", ")
+        );
+        pieces.push(Piece {
+            background: highlighted.then_some(BUTTON),
+            ..Piece::text(
+                [40.0, geometry.top + 70.0 + i as f32 * 46.0, 1840.0, 44.0],
+                Label::new(text, true, 36.0, if highlighted { ALERT } else { TEXT }),
+            )
+        });
     }
+    pieces
 }
 
-fn footer(root: &mut ChildSpawnerCommands, screen: &Screen, fonts: &Fonts) {
+fn footer(screen: &Screen) -> Piece {
     let y = DESIGN_HEIGHT - FOOTER_HEIGHT;
     let board = &screen.board;
     let mut info = format!("Page {}/{}", board.page + 1, board.page_count());
@@ -651,47 +810,31 @@ fn footer(root: &mut ChildSpawnerCommands, screen: &Screen, fonts: &Fonts) {
     buttons.push(("SETTINGS", Input::OpenSettings));
     let width = 128.0;
     let start = DESIGN_WIDTH - (width + 8.0) * buttons.len() as f32;
-    root.spawn((
-        absolute(0.0, y, DESIGN_WIDTH, FOOTER_HEIGHT),
-        BackgroundColor(BAR),
-    ))
-    .with_children(|bar| {
-        label(
-            bar,
+    let info_colour = if screen.message.is_some() { LATE } else { TEXT };
+    let mut bar = Piece::filled([0.0, y, DESIGN_WIDTH, FOOTER_HEIGHT], BAR)
+        .with(Piece::clipped(
             [16.0, 14.0, 600.0, 40.0],
-            text(
-                info,
-                &fonts.bold,
-                28.0,
-                if screen.message.is_some() { LATE } else { TEXT },
-            ),
-        );
-        if !top.is_empty() && screen.state.view == View::Tickets {
-            label(
-                bar,
+            Label::new(info, true, 28.0, info_colour),
+        ))
+        .with(if !top.is_empty() && screen.state.view == View::Tickets {
+            Piece::clipped(
                 [630.0, 18.0, start - 650.0, 36.0],
-                text(
-                    format!("All day: {}", top.join(", ")),
-                    &fonts.regular,
-                    24.0,
-                    DIM,
-                ),
-            );
-        }
-        for (i, (name, input)) in buttons.into_iter().enumerate() {
-            bar.spawn((
-                absolute(start + i as f32 * (width + 8.0), 6.0, width, 52.0),
-                Button,
-                FooterButton(input),
-                BackgroundColor(BUTTON),
-            ))
-            .with_children(|b| {
-                b.spawn((
-                    absolute(0.0, 12.0, width, 36.0),
-                    text(name, &fonts.bold, 22.0, TEXT),
-                ))
-                .insert(TextLayout::justify(Justify::Center).with_no_wrap());
-            });
-        }
-    });
+                Label::new(format!("All day: {}", top.join(", ")), false, 24.0, DIM),
+            )
+        } else {
+            Piece::boxed([0.0, 0.0, 0.0, 0.0])
+        });
+    for (i, (name, input)) in buttons.into_iter().enumerate() {
+        bar.children.push(
+            Piece {
+                role: Role::Footer(input),
+                ..Piece::filled([start + i as f32 * (width + 8.0), 6.0, width, 52.0], BUTTON)
+            }
+            .with(Piece::text(
+                [0.0, 12.0, width, 36.0],
+                Label::new(name, true, 22.0, TEXT).centred(),
+            )),
+        );
+    }
+    bar
 }
