@@ -74,11 +74,45 @@ fn sample(n: u64) -> NewEvent {
 }
 
 fn open(dir: &Path, name: &str) -> Journal {
-    Journal::open(
-        dir.join(name),
-        JournalOptions::new(Arc::new(SystemClock), DeviceRole::OrderTerminal, "bench"),
+    open_with(dir, name, true)
+}
+
+fn open_with(dir: &Path, name: &str, preseal: bool) -> Journal {
+    let mut options =
+        JournalOptions::new(Arc::new(SystemClock), DeviceRole::OrderTerminal, "bench");
+    options.preseal = preseal;
+    Journal::open(dir.join(name), options).expect("open journal")
+}
+
+/// Appends `per_writer` events from each of [`WRITERS`] threads at once; returns events per
+/// second, the mean batch and the writer's time split.
+fn group_run(j: &Arc<Journal>, per_writer: usize) -> (f64, usize, Split) {
+    let commits_before = j.stats().commits.load(Ordering::Relaxed);
+    let before = Counters::of(j);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let j = Arc::clone(j);
+            std::thread::spawn(move || {
+                for n in 0..per_writer as u64 {
+                    j.append_new(sample(w as u64 * 1_000_000 + n))
+                        .expect("append");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("writer");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let total = (per_writer * WRITERS) as f64;
+    let commits = (j.stats().commits.load(Ordering::Relaxed) - commits_before).max(1);
+    let batch = (total / commits as f64).round().max(1.0) as usize;
+    (
+        total / elapsed,
+        batch,
+        Counters::of(j).since(&before, elapsed, total as usize),
     )
-    .expect("open journal")
 }
 
 struct Row {
@@ -247,7 +281,8 @@ fn main() {
     );
     let (mut single_j, mut single_r, mut group_j, mut group_r, mut batches) =
         (vec![], vec![], vec![], vec![], vec![]);
-    let (mut single_split, mut group_split) = (vec![], vec![]);
+    let (mut single_split, mut group_split, mut plain_split, mut plain_j) =
+        (vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         let dir = tempfile::tempdir_in(&base).expect("tmp");
         // One event per commit.
@@ -264,43 +299,30 @@ fn main() {
         drop(j);
         single_r.push(raw_baseline(dir.path(), "single-raw.db", &rows, 1));
 
-        // Group commit, 8 writers.
-        let j = Arc::new(open(dir.path(), "group.db"));
-        let commits_before = j.stats().commits.load(Ordering::Relaxed);
-        let before = Counters::of(&j);
+        // Group commit, 8 writers: without sealing ahead, then as devices run.
         let per_writer = events / WRITERS;
-        let start = Instant::now();
-        let handles: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                let j = Arc::clone(&j);
-                std::thread::spawn(move || {
-                    for n in 0..per_writer as u64 {
-                        j.append_new(sample(w as u64 * 1_000_000 + n))
-                            .expect("append");
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("writer");
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        let total = (per_writer * WRITERS) as f64;
-        group_j.push(total / elapsed);
-        group_split.push(Counters::of(&j).since(&before, elapsed, total as usize));
-        let commits = (j.stats().commits.load(Ordering::Relaxed) - commits_before).max(1);
+        let plain = Arc::new(open_with(dir.path(), "group-plain.db", false));
+        let (rate, _, split) = group_run(&plain, per_writer);
+        drop(plain);
+        plain_j.push(rate);
+        plain_split.push(split);
+        let j = Arc::new(open(dir.path(), "group.db"));
+        let (rate, batch, split) = group_run(&j, per_writer);
+        let total = per_writer * WRITERS;
         let presealed = j.stats().presealed.load(Ordering::Relaxed);
-        let batch = (total / commits as f64).round().max(1.0) as usize;
+        group_j.push(rate);
+        group_split.push(split);
         batches.push(batch as f64);
         let rows = rows_of(&j);
         drop(j);
         group_r.push(raw_baseline(dir.path(), "group-raw.db", &rows, batch));
         println!(
-            "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s vs raw {:.0}/s (mean batch {batch}, {presealed} of {total} sealed while the batch before committed)",
+            "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s (without sealing ahead {:.0}/s) vs raw {:.0}/s (mean batch {batch}, {presealed} of {total} sealed while the batch before committed)",
             round + 1,
             single_j[round],
             single_r[round],
             group_j[round],
+            plain_j[round],
             group_r[round]
         );
     }
@@ -322,6 +344,11 @@ fn main() {
         median(batches),
         100.0 * gj / gr
     );
+    let pj = median(plain_j);
+    println!(
+        "| group commit, {WRITERS} writers, without sealing ahead | {pj:.0} | (same) | {:.0}% |",
+        100.0 * pj / gr
+    );
     let (sign, hash) = primitives();
     println!();
     println!(
@@ -330,6 +357,10 @@ fn main() {
     for (mode, split) in [
         ("one event per commit", median_split(&single_split)),
         ("group commit", median_split(&group_split)),
+        (
+            "group commit without sealing ahead",
+            median_split(&plain_split),
+        ),
     ] {
         println!(
             "  {mode}: batches {:.1} (sealing {:.1}, commit {:.1}, the rest {:.1}); outside {:.1}",

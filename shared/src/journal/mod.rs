@@ -98,6 +98,10 @@ pub struct JournalOptions {
     /// Caps the database file at this many pages (4 KiB each): a size-limited journal refuses
     /// new events with [`JournalError::DiskFull`] instead of filling the device's disk.
     pub max_db_pages: Option<u64>,
+    /// Callers queued behind a commit seal their events while it waits for the disk (see
+    /// [`Journal::preseal_queued`]). On by default; the benchmark turns it off to measure what
+    /// it gains.
+    pub preseal: bool,
 }
 
 impl JournalOptions {
@@ -110,6 +114,7 @@ impl JournalOptions {
             },
             max_batch: DEFAULT_MAX_BATCH,
             max_db_pages: None,
+            preseal: true,
         }
     }
 }

@@ -114,6 +114,8 @@ pub(crate) struct Sealer {
     origin: Origin,
     key: SigningKey,
     clock: Arc<dyn Clock>,
+    /// Whether callers seal ahead at all ([`JournalOptions::preseal`]).
+    ahead: bool,
     prediction: Mutex<Option<SealFrom>>,
 }
 
@@ -289,6 +291,7 @@ impl Writer {
                     origin: origin.clone(),
                     key,
                     clock: Arc::clone(&options.clock),
+                    ahead: options.preseal,
                     prediction: Mutex::new(None),
                 }),
                 seal_ns: 0,
@@ -437,7 +440,7 @@ impl Writer {
         }
         // While this commit waits for the disk, callers queued behind it may seal their events
         // from the state it leaves.
-        if self.core.st.peer_claim <= self.core.st.own_head.seq {
+        if self.core.sealer.ahead && self.core.st.peer_claim <= self.core.st.own_head.seq {
             self.core.sealer.predict(Some(self.core.seal_from()));
         }
         let committing = std::time::Instant::now();
