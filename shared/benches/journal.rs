@@ -150,8 +150,9 @@ fn rows_of(journal: &Journal) -> Vec<Row> {
         .collect()
 }
 
-/// Inserts `rows` in transactions of `batch` rows; returns events per second.
-fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> f64 {
+/// Inserts `rows` in transactions of `batch` rows; returns events per second and the time per
+/// event spent committing, in microseconds.
+fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> (f64, f64) {
     let mut conn = Connection::open(dir.join(name)).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
@@ -159,6 +160,7 @@ fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> f64 {
         .expect("full");
     schema::migrate(&mut conn).expect("schema");
     let start = Instant::now();
+    let mut committing = 0.0;
     for chunk in rows.chunks(batch.max(1)) {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -177,9 +179,12 @@ fn raw_baseline(dir: &Path, name: &str, rows: &[Row], batch: usize) -> f64 {
                 .expect("insert");
             }
         }
+        let commit = Instant::now();
         tx.commit().expect("commit");
+        committing += commit.elapsed().as_secs_f64();
     }
-    rows.len() as f64 / start.elapsed().as_secs_f64()
+    let n = rows.len() as f64;
+    (n / start.elapsed().as_secs_f64(), committing * 1e6 / n)
 }
 
 /// Where a mode's time went, per event, in microseconds: in the writer's batches (of which
@@ -189,11 +194,12 @@ struct Split {
     busy: f64,
     seal: f64,
     commit: f64,
+    answer: f64,
     outside: f64,
 }
 
 /// The writer's time counters at one moment, in nanoseconds.
-struct Counters([u64; 3]);
+struct Counters([u64; 4]);
 
 impl Counters {
     fn of(j: &Journal) -> Counters {
@@ -202,6 +208,7 @@ impl Counters {
             s.busy_ns.load(Ordering::Relaxed),
             s.seal_ns.load(Ordering::Relaxed),
             s.commit_ns.load(Ordering::Relaxed),
+            s.answer_ns.load(Ordering::Relaxed),
         ])
     }
 
@@ -211,6 +218,7 @@ impl Counters {
             busy: per(0),
             seal: per(1),
             commit: per(2),
+            answer: per(3),
             outside: wall_s * 1e6 / events as f64 - per(0),
         }
     }
@@ -222,6 +230,7 @@ fn median_split(v: &[Split]) -> Split {
         busy: m(|s| s.busy),
         seal: m(|s| s.seal),
         commit: m(|s| s.commit),
+        answer: m(|s| s.answer),
         outside: m(|s| s.outside),
     }
 }
@@ -283,6 +292,7 @@ fn main() {
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut single_split, mut group_split, mut plain_split, mut plain_j) =
         (vec![], vec![], vec![], vec![]);
+    let (mut single_raw_commit, mut group_raw_commit) = (vec![], vec![]);
     for round in 0..rounds {
         let dir = tempfile::tempdir_in(&base).expect("tmp");
         // One event per commit.
@@ -297,7 +307,9 @@ fn main() {
         single_split.push(Counters::of(&j).since(&before, wall, events));
         let rows = rows_of(&j);
         drop(j);
-        single_r.push(raw_baseline(dir.path(), "single-raw.db", &rows, 1));
+        let (rate, commit) = raw_baseline(dir.path(), "single-raw.db", &rows, 1);
+        single_r.push(rate);
+        single_raw_commit.push(commit);
 
         // Group commit, 8 writers: without sealing ahead, then as devices run.
         let per_writer = events / WRITERS;
@@ -315,7 +327,9 @@ fn main() {
         batches.push(batch as f64);
         let rows = rows_of(&j);
         drop(j);
-        group_r.push(raw_baseline(dir.path(), "group-raw.db", &rows, batch));
+        let (rate, commit) = raw_baseline(dir.path(), "group-raw.db", &rows, batch);
+        group_r.push(rate);
+        group_raw_commit.push(commit);
         println!(
             "round {}: single {:.0}/s vs raw {:.0}/s; group {:.0}/s (without sealing ahead {:.0}/s) vs raw {:.0}/s (mean batch {batch}, {presealed} of {total} sealed while the batch before committed)",
             round + 1,
@@ -352,7 +366,7 @@ fn main() {
     let (sign, hash) = primitives();
     println!();
     println!(
-        "per event, µs (medians): in the writer's batches = sealing + inserting + commit; outside = callers and hand-offs"
+        "per event, µs (medians): in the writer's batches = sealing + commit + answering + inserting; outside = callers and hand-offs"
     );
     for (mode, split) in [
         ("one event per commit", median_split(&single_split)),
@@ -363,12 +377,23 @@ fn main() {
         ),
     ] {
         println!(
-            "  {mode}: batches {:.1} (sealing {:.1}, commit {:.1}, the rest {:.1}); outside {:.1}",
+            "  {mode}: batches {:.1} (sealing {:.1}, commit {:.1}, answering callers {:.1}, inserting and the rest {:.1}); outside {:.1}",
             split.busy,
             split.seal,
             split.commit,
-            split.busy - split.seal - split.commit,
+            split.answer,
+            split.busy - split.seal - split.commit - split.answer,
             split.outside
+        );
+    }
+    for (mode, rate, commit) in [
+        ("one event per commit", sr, median(single_raw_commit)),
+        ("group commit", gr, median(group_raw_commit)),
+    ] {
+        let total = 1e6 / rate;
+        println!(
+            "  raw rusqlite, {mode}: {total:.1} (commit {commit:.1}, inserting {:.1})",
+            total - commit
         );
     }
     println!("  one ed25519 signature {sign:.1} µs, one SHA-256 of a ticket body {hash:.2} µs");

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -177,19 +177,18 @@ pub fn chain_hash(prev: &[u8; 32], body: &[u8]) -> [u8; 32] {
 }
 
 impl Envelope {
-    /// Writes and signs a new event. Used by the journal's writer only, inside the committing
-    /// transaction, once `seq` and `prev` are known.
+    /// Writes a new event's body and its chain hash, unsigned yet ([`Envelope::signed`] adds
+    /// the signature). Used for the journal's own events only, once `seq` and `prev` are known.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn seal(
-        key: &SigningKey,
+    pub(crate) fn stamp(
         origin: &Origin,
         seq: u64,
         hlc: u64,
         wall_ms: i64,
         kind: &str,
         payload: &RawValue,
-        prev: [u8; 32],
-    ) -> Result<Envelope, EnvelopeError> {
+        prev: &[u8; 32],
+    ) -> Result<(Box<RawValue>, [u8; 32]), EnvelopeError> {
         if !valid_kind(kind) {
             return Err(EnvelopeError::BadKind(kind.to_owned()));
         }
@@ -205,14 +204,23 @@ impl Envelope {
         // Serialised straight into a raw value: written once, never parsed back.
         let body = serde_json::value::to_raw_value(&out)
             .map_err(|e| EnvelopeError::BadBody(e.to_string()))?;
-        let hash = chain_hash(&prev, body.get().as_bytes());
-        let sig = key.sign(&hash).to_bytes();
-        Ok(Envelope {
+        let hash = chain_hash(prev, body.get().as_bytes());
+        Ok((body, hash))
+    }
+
+    /// A stamped event with its signature over `hash`.
+    pub(crate) fn signed(
+        body: Box<RawValue>,
+        prev: [u8; 32],
+        hash: [u8; 32],
+        sig: [u8; 64],
+    ) -> Envelope {
+        Envelope {
             body,
             prev,
             hash,
             sig,
-        })
+        }
     }
 
     /// Rebuilds an envelope from stored columns, without checking anything.

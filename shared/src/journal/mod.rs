@@ -206,21 +206,59 @@ pub trait Projector: Send {
 
 pub(crate) enum Request {
     /// An own event, maybe already sealed by a waiting caller (see [`Journal::preseal_queued`]).
-    Append(
-        NewEvent,
-        Option<Box<writer::Presealed>>,
-        mpsc::SyncSender<Result<Committed, JournalError>>,
-    ),
+    Append(NewEvent, Option<Box<writer::Presealed>>, Reply<Committed>),
     /// Several events that stand or fall together (one savepoint).
-    AppendAll(
-        Vec<NewEvent>,
-        mpsc::SyncSender<Result<Vec<Committed>, JournalError>>,
-    ),
-    Apply(
-        Vec<Vec<u8>>,
-        mpsc::SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
-    ),
-    PeerHead(Origin, u64, mpsc::SyncSender<Result<(), JournalError>>),
+    AppendAll(Vec<NewEvent>, Reply<Vec<Committed>>),
+    Apply(Vec<Vec<u8>>, Reply<(ApplyReport, Vec<Applied>)>),
+    PeerHead(Origin, u64, Reply<()>),
+}
+
+/// What a waiting caller is told: its outcome, and other callers' outcomes of the same batch for
+/// it to pass on (see [`writer::relay`]).
+pub(crate) struct Answer<T> {
+    result: Result<T, JournalError>,
+    relay: Vec<writer::Pending>,
+}
+
+impl<T> Answer<T> {
+    /// Passes on what this caller was handed, then gives its own outcome.
+    pub(crate) fn take(self) -> Result<T, JournalError> {
+        writer::relay(self.relay);
+        self.result
+    }
+}
+
+/// Where a request's outcome goes: the waiting caller's channel, and the caller's thread.
+pub(crate) struct Reply<T> {
+    tx: mpsc::SyncSender<Answer<T>>,
+    thread: std::thread::ThreadId,
+}
+
+impl<T> Reply<T> {
+    /// A reply for the calling thread, and where it waits for it.
+    pub(crate) fn new() -> (Reply<T>, mpsc::Receiver<Answer<T>>) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let reply = Reply {
+            tx,
+            thread: std::thread::current().id(),
+        };
+        (reply, rx)
+    }
+
+    pub(crate) fn thread(&self) -> std::thread::ThreadId {
+        self.thread
+    }
+
+    /// Sends the outcome with `relay`; gives `relay` back if the caller is gone.
+    pub(crate) fn send(
+        self,
+        result: Result<T, JournalError>,
+        relay: Vec<writer::Pending>,
+    ) -> Result<(), Vec<writer::Pending>> {
+        self.tx
+            .send(Answer { result, relay })
+            .map_err(|mpsc::SendError(answer)| answer.relay)
+    }
 }
 
 /// A device's journal. Cheap to share behind an `Arc`; every method may be called from any thread.
@@ -334,7 +372,7 @@ impl Journal {
                 }
             })
             .collect::<Result<Vec<_>, JournalError>>()?;
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = Reply::new();
         self.submit(Request::AppendAll(news, reply), answer)
     }
 
@@ -343,7 +381,7 @@ impl Journal {
         if !valid_kind(&new.kind) {
             return Err(EnvelopeError::BadKind(new.kind).into());
         }
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = Reply::new();
         self.submit(Request::Append(new, None, reply), answer)
     }
 
@@ -357,14 +395,14 @@ impl Journal {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<(ApplyReport, Vec<Applied>), JournalError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = Reply::new();
         self.submit(Request::Apply(envelopes, reply), answer)
     }
 
     /// Records that a peer holds `origin` up to `seq`. When that is this device's own origin and
     /// more than it holds, appends are refused until the missing events have been applied.
     pub fn note_peer_head(&self, origin: &Origin, seq: u64) -> Result<(), JournalError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = Reply::new();
         self.submit(Request::PeerHead(origin.clone(), seq, reply), answer)
     }
 
@@ -375,14 +413,14 @@ impl Journal {
     fn submit<T>(
         &self,
         request: Request,
-        answer: mpsc::Receiver<Result<T, JournalError>>,
+        answer: mpsc::Receiver<Answer<T>>,
     ) -> Result<T, JournalError> {
         lock(&self.queue).push(request);
+        self.preseal_queued();
         loop {
             self.serve()?;
-            self.preseal_queued();
             match answer.recv_timeout(TAKE_OVER_AFTER) {
-                Ok(result) => return result,
+                Ok(answer) => return answer.take(),
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Err(JournalError::Closed),
             }
@@ -401,7 +439,12 @@ impl Journal {
             let batch: Vec<Request> = {
                 let mut queue = lock(&self.queue);
                 let take = queue.len().min(self.max_batch);
-                queue.drain(..take).collect()
+                let batch: Vec<Request> = queue.drain(..take).collect();
+                // Callers queued behind this batch seal from where it leaves the journal.
+                if !batch.is_empty() && self.sealer.ahead() {
+                    self.sealer.predict(writer.after(&batch));
+                }
+                batch
             };
             if batch.is_empty() {
                 break;
@@ -411,33 +454,48 @@ impl Journal {
         Ok(())
     }
 
-    /// While the writer commits a batch, seals the own events queued behind it, in queue order,
-    /// chained from the state that commit leaves: the next batch then only inserts them, and the
-    /// signing (the costliest part of an append) overlaps the wait for the disk instead of
-    /// following it. Stops at the first request that is not a single own event (an apply may
-    /// move the head). The writer checks every one against its state before using it and seals
-    /// again whatever no longer fits, so a failed commit or an unexpected event costs time, never
-    /// a wrong chain.
+    /// Seals the own events waiting in the queue ahead of their turn, so that the writer's
+    /// batch only inserts them. Under the queue's lock each is stamped (serialised, given its
+    /// seq, timestamps and chain hash) in queue order, chained from where the writer will leave
+    /// the journal ([`writer::Sealer::prediction`]); that is cheap. The signatures, the costliest
+    /// part of an append, are made after the lock is released, by whichever waiting caller claims
+    /// each one first, so they overlap the writer's commit and each other instead of following
+    /// it. Stops at the first request that is not a single own event (an apply may move the
+    /// head). The writer checks every stamp against its state before using it and stamps again
+    /// whatever no longer fits, so a failed commit or an unexpected event costs time, never a
+    /// wrong chain.
     fn preseal_queued(&self) {
-        let Some(mut at) = self.sealer.prediction() else {
-            return;
-        };
-        let mut queue = lock(&self.queue);
-        for request in queue.iter_mut() {
-            let Request::Append(new, sealed, _) = request else {
-                break;
+        let to_sign: Vec<Arc<writer::SignJob>> = {
+            let mut queue = lock(&self.queue);
+            let Some(mut at) = self.sealer.prediction() else {
+                return;
             };
-            match sealed {
-                Some(p) if p.from() == at => at = p.next(),
-                _ => match self.sealer.seal(at, new) {
-                    Ok(p) => {
-                        at = p.next();
-                        *sealed = Some(Box::new(p));
-                    }
-                    // The writer meets the same error and reports it to the caller.
-                    Err(_) => break,
-                },
+            let mut to_sign = Vec::new();
+            for request in queue.iter_mut() {
+                let Request::Append(new, sealed, _) = request else {
+                    break;
+                };
+                match sealed {
+                    Some(p) if p.from() == at => at = p.next(),
+                    _ => match self.sealer.stamp(at, new) {
+                        Ok(p) => {
+                            at = p.next();
+                            *sealed = Some(Box::new(p));
+                        }
+                        // The writer meets the same error and reports it to the caller.
+                        Err(_) => break,
+                    },
+                }
+                if let Some(p) = sealed
+                    && !p.signing().claimed()
+                {
+                    to_sign.push(Arc::clone(p.signing()));
+                }
             }
+            to_sign
+        };
+        for job in to_sign {
+            job.sign_if_unclaimed(self.sealer.key());
         }
     }
 

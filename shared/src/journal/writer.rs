@@ -2,18 +2,18 @@
 //! checks on everything that arrives from elsewhere.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::envelope::genesis_key;
 use super::{
     AcceptedEvent, Applied, ApplyReport, BodyHeader, Committed, Envelope, GENESIS_PREV, Head,
-    JournalError, JournalOptions, Origin, Projector, Request, StoredRow, blob32, envelope_of,
-    stored_row,
+    JournalError, JournalOptions, Origin, Projector, Reply, Request, StoredRow, blob32,
+    envelope_of, stored_row,
 };
 use crate::clock::Clock;
 use crate::domain::{Hlc, HlcStamp};
@@ -68,6 +68,8 @@ pub struct WriterStats {
     pub seal_ns: AtomicU64,
     /// Of which committing (the fsync).
     pub commit_ns: AtomicU64,
+    /// Of which telling callers the outcome, once committed.
+    pub answer_ns: AtomicU64,
     /// Own events written as sealed ahead by a waiting caller.
     pub presealed: AtomicU64,
 }
@@ -84,16 +86,19 @@ pub(crate) struct SealFrom {
     hlc: Hlc,
 }
 
-/// An own event sealed (serialised, hashed, signed) from one state of the journal. The writer
-/// uses it only if the journal is still in exactly that state; otherwise it seals the event
-/// again. Sealing is deterministic given the state and the wall time, so an event sealed ahead
-/// of its turn is the very event the writer would have sealed at that time.
+/// An own event stamped (serialised and hashed into the chain) from one state of the journal,
+/// with its signature made by whichever thread gets to it first. The writer uses it only if the
+/// journal is still in exactly that state; otherwise it stamps the event again. Stamping is
+/// deterministic given the state and the wall time, and so is an ed25519 signature, so an event
+/// sealed ahead of its turn is the very event the writer would have sealed at that time.
 pub(crate) struct Presealed {
     from: SealFrom,
-    env: Envelope,
+    body: Box<serde_json::value::RawValue>,
+    prev: [u8; 32],
     wall_ms: i64,
     stamp: HlcStamp,
     next: SealFrom,
+    signing: Arc<SignJob>,
 }
 
 impl Presealed {
@@ -105,11 +110,55 @@ impl Presealed {
     pub(crate) fn from(&self) -> SealFrom {
         self.from
     }
+
+    pub(crate) fn signing(&self) -> &Arc<SignJob> {
+        &self.signing
+    }
+}
+
+/// The signature of one stamped event: made once, by the first thread that claims it (a caller
+/// waiting for its commit, or the writer when no caller got there first).
+pub(crate) struct SignJob {
+    hash: [u8; 32],
+    claimed: AtomicBool,
+    sig: OnceLock<[u8; 64]>,
+}
+
+impl SignJob {
+    fn new(hash: [u8; 32]) -> SignJob {
+        SignJob {
+            hash,
+            claimed: AtomicBool::new(false),
+            sig: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Signs unless another thread has claimed the job; says whether this call signed.
+    pub(crate) fn sign_if_unclaimed(&self, key: &SigningKey) -> bool {
+        if self.claimed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        // Only the claiming thread sets the cell, so it is empty here.
+        let _ = self.sig.set(key.sign(&self.hash).to_bytes());
+        true
+    }
+
+    /// The signature: made now if nobody claimed the job, else the claimant's (waiting for it
+    /// if it is still being made; signing cannot fail, so it always comes).
+    fn signature(&self, key: &SigningKey) -> ([u8; 64], bool) {
+        let here = self.sign_if_unclaimed(key);
+        (*self.sig.wait(), here)
+    }
 }
 
 /// Seals this device's own events, for the writer and for callers waiting on it: the device
-/// key, and while the writer commits a batch, the state the journal will be in once that commit
-/// succeeds (callers seal what is queued behind it from there, so the next batch only inserts).
+/// key, and the state the journal will be in once what the writer holds is committed (callers
+/// stamp what is queued behind it from there and sign it while they wait, so the writer's next
+/// batch only inserts).
 pub(crate) struct Sealer {
     origin: Origin,
     key: SigningKey,
@@ -120,57 +169,58 @@ pub(crate) struct Sealer {
 }
 
 impl Sealer {
-    pub(crate) fn seal(&self, from: SealFrom, new: &NewEvent) -> Result<Presealed, JournalError> {
+    /// Stamps `new` as the event after `from`; its signature is left to [`SignJob`].
+    pub(crate) fn stamp(&self, from: SealFrom, new: &NewEvent) -> Result<Presealed, JournalError> {
         let wall_ms = self.clock.wall_ms();
         let mut hlc = from.hlc;
         let stamp = hlc.tick(to_u64(wall_ms));
         let seq = from.seq + 1;
-        let env = Envelope::seal(
-            &self.key,
+        let (body, hash) = Envelope::stamp(
             &self.origin,
             seq,
             stamp.0,
             wall_ms,
             &new.kind,
             &new.payload,
-            from.hash,
+            &from.hash,
         )?;
-        let next = SealFrom {
-            seq,
-            hash: *env.hash(),
-            hlc,
-        };
         Ok(Presealed {
             from,
-            env,
+            body,
+            prev: from.hash,
             wall_ms,
             stamp,
-            next,
+            next: SealFrom { seq, hash, hlc },
+            signing: Arc::new(SignJob::new(hash)),
         })
     }
 
-    /// The state the journal is committing towards, while a commit is under way.
+    pub(crate) fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub(crate) fn ahead(&self) -> bool {
+        self.ahead
+    }
+
+    /// Where the next own event goes once what the writer holds is committed; `None` while
+    /// that cannot be known (the writer seals events itself, or the device is catching up).
     pub(crate) fn prediction(&self) -> Option<SealFrom> {
         *self.prediction.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn predict(&self, state: Option<SealFrom>) {
+    pub(crate) fn predict(&self, state: Option<SealFrom>) {
         *self.prediction.lock().unwrap_or_else(|p| p.into_inner()) = state;
     }
 }
 
-enum Pending {
-    Noted(SyncSender<Result<(), JournalError>>),
-    Append(
-        SyncSender<Result<Committed, JournalError>>,
-        Result<Committed, JournalError>,
-    ),
-    AppendAll(
-        SyncSender<Result<Vec<Committed>, JournalError>>,
-        Result<Vec<Committed>, JournalError>,
-    ),
+/// A request's outcome, ready to be told to its caller.
+pub(crate) enum Pending {
+    Noted(Reply<()>, Result<(), JournalError>),
+    Append(Reply<Committed>, Result<Committed, JournalError>),
+    AppendAll(Reply<Vec<Committed>>, Result<Vec<Committed>, JournalError>),
     Apply(
-        SyncSender<Result<(ApplyReport, Vec<Applied>), JournalError>>,
+        Reply<(ApplyReport, Vec<Applied>)>,
         Result<(ApplyReport, Vec<Applied>), JournalError>,
     ),
 }
@@ -189,19 +239,61 @@ impl Pending {
 
     /// Tells the caller that its request was not written after all.
     fn fail(self, e: &JournalError, text: &str) {
+        // A caller that gave up waiting is not an error of the journal.
+        let _ = match self {
+            Pending::Append(reply, _) => reply.send(Err(same_error(e, text)), Vec::new()),
+            Pending::AppendAll(reply, _) => reply.send(Err(same_error(e, text)), Vec::new()),
+            Pending::Apply(reply, _) => reply.send(Err(same_error(e, text)), Vec::new()),
+            Pending::Noted(reply, _) => reply.send(Err(same_error(e, text)), Vec::new()),
+        };
+    }
+
+    fn thread(&self) -> ThreadId {
         match self {
-            Pending::Append(reply, _) => {
-                let _ = reply.send(Err(same_error(e, text)));
-            }
-            Pending::AppendAll(reply, _) => {
-                let _ = reply.send(Err(same_error(e, text)));
-            }
-            Pending::Apply(reply, _) => {
-                let _ = reply.send(Err(same_error(e, text)));
-            }
-            Pending::Noted(reply) => {
-                let _ = reply.send(Err(same_error(e, text)));
-            }
+            Pending::Append(reply, _) => reply.thread(),
+            Pending::AppendAll(reply, _) => reply.thread(),
+            Pending::Apply(reply, _) => reply.thread(),
+            Pending::Noted(reply, _) => reply.thread(),
+        }
+    }
+
+    /// Tells the caller its outcome and hands it `relay` to pass on; gives `relay` back if the
+    /// caller is gone.
+    fn tell(self, relay: Vec<Pending>) -> Result<(), Vec<Pending>> {
+        match self {
+            Pending::Append(reply, result) => reply.send(result, relay),
+            Pending::AppendAll(reply, result) => reply.send(result, relay),
+            Pending::Apply(reply, result) => reply.send(result, relay),
+            Pending::Noted(reply, result) => reply.send(result, relay),
+        }
+    }
+}
+
+/// Tells the callers of a committed batch their outcomes with one wake-up on the writer's
+/// thread. Waking a sleeping thread costs microseconds (on a virtual machine, an interrupt to
+/// another processor), and every one the writer does delays the next batch: so the writer
+/// answers the caller it runs for directly (that one is awake), wakes one other caller and hands
+/// it everybody else's outcome, to pass on from its own thread ([`relay`]) while the writer goes
+/// on with the next batch. Every outcome is told only after the commit, as before.
+fn answer_batch(mut answers: Vec<Pending>, me: ThreadId) {
+    if let Some(i) = answers.iter().position(|a| a.thread() == me) {
+        let _ = answers.swap_remove(i).tell(Vec::new());
+    }
+    while let Some(head) = answers.pop() {
+        match head.tell(answers) {
+            Ok(()) => return,
+            Err(back) => answers = back,
+        }
+    }
+}
+
+/// Passes on outcomes a caller was handed with its own: to two callers at a time, each given
+/// half of what is left to pass on, so a batch is told in a few steps of a few wake-ups each.
+pub(crate) fn relay(mut answers: Vec<Pending>) {
+    while let Some(head) = answers.pop() {
+        let onward = answers.split_off(answers.len() / 2);
+        if let Err(back) = head.tell(onward) {
+            answers.extend(back);
         }
     }
 }
@@ -334,6 +426,7 @@ impl Writer {
             tx.commit()?;
             tracing::info!(origin = %origin, "new journal created");
         }
+        writer.core.sealer.predict(writer.core.prediction());
         Ok(writer)
     }
 
@@ -349,10 +442,26 @@ impl Writer {
         Arc::clone(&self.core.sealer)
     }
 
+    /// Where own events go once `batch` (just taken from the queue) is committed, if that is
+    /// known now: when every request in it is an own event sealed ahead in a chain from the
+    /// journal's present state. Otherwise `None` until the batch is written.
+    pub(crate) fn after(&self, batch: &[Request]) -> Option<SealFrom> {
+        let mut at = self.core.prediction()?;
+        for request in batch {
+            match request {
+                Request::Append(_, Some(p), _) if p.from == at => at = p.next,
+                _ => return None,
+            }
+        }
+        Some(at)
+    }
+
     /// Does one batch in one transaction, commits once, then answers every caller.
     pub(crate) fn process(&mut self, batch: Vec<Request>) {
         let started = std::time::Instant::now();
         self.process_batch(batch);
+        // Whatever became of the batch, callers seal from where the journal now is.
+        self.core.sealer.predict(self.core.prediction());
         let sealing = std::mem::take(&mut self.core.seal_ns);
         self.stats.seal_ns.fetch_add(sealing, Ordering::Relaxed);
         let presealed = std::mem::take(&mut self.core.presealed);
@@ -417,7 +526,7 @@ impl Writer {
                 }
                 Request::PeerHead(origin, seq, reply) => {
                     self.core.note_peer_head(&origin, seq);
-                    answers.push(Pending::Noted(reply));
+                    answers.push(Pending::Noted(reply, Ok(())));
                 }
             }
             // SQLite rolls the whole transaction back by itself on some errors (a full disk):
@@ -440,12 +549,9 @@ impl Writer {
         }
         // While this commit waits for the disk, callers queued behind it may seal their events
         // from the state it leaves.
-        if self.core.sealer.ahead && self.core.st.peer_claim <= self.core.st.own_head.seq {
-            self.core.sealer.predict(Some(self.core.seal_from()));
-        }
+        self.core.sealer.predict(self.core.prediction());
         let committing = std::time::Instant::now();
         let commit = tx.commit();
-        self.core.sealer.predict(None);
         self.stats
             .commit_ns
             .fetch_add(nanos(committing), Ordering::Relaxed);
@@ -471,23 +577,11 @@ impl Writer {
         self.stats
             .appended
             .fetch_add(appended as u64, Ordering::Relaxed);
-        for answer in answers {
-            // A caller that gave up waiting is not an error of the journal.
-            match answer {
-                Pending::Append(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                Pending::AppendAll(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                Pending::Apply(reply, result) => {
-                    let _ = reply.send(result);
-                }
-                Pending::Noted(reply) => {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-        }
+        let answering = std::time::Instant::now();
+        answer_batch(answers, std::thread::current().id());
+        self.stats
+            .answer_ns
+            .fetch_add(nanos(answering), Ordering::Relaxed);
     }
 }
 
@@ -523,20 +617,13 @@ fn same_error(e: &JournalError, text: &str) -> JournalError {
 }
 
 fn reply_err(req: Request, text: &str, e: &JournalError) {
-    match req {
-        Request::Append(_, _, reply) => {
-            let _ = reply.send(Err(same_error(e, text)));
-        }
-        Request::AppendAll(_, reply) => {
-            let _ = reply.send(Err(same_error(e, text)));
-        }
-        Request::Apply(_, reply) => {
-            let _ = reply.send(Err(same_error(e, text)));
-        }
-        Request::PeerHead(_, _, reply) => {
-            let _ = reply.send(Err(same_error(e, text)));
-        }
-    }
+    // A caller that gave up waiting is not an error of the journal.
+    let _ = match req {
+        Request::Append(_, _, reply) => reply.send(Err(same_error(e, text)), Vec::new()),
+        Request::AppendAll(_, reply) => reply.send(Err(same_error(e, text)), Vec::new()),
+        Request::Apply(_, reply) => reply.send(Err(same_error(e, text)), Vec::new()),
+        Request::PeerHead(_, _, reply) => reply.send(Err(same_error(e, text)), Vec::new()),
+    };
 }
 
 impl Core {
@@ -551,6 +638,12 @@ impl Core {
                 );
             }
         }
+    }
+
+    /// Where the next own event goes, for callers sealing ahead: the present state, unless
+    /// sealing ahead is off or this device must catch up first.
+    fn prediction(&self) -> Option<SealFrom> {
+        (self.sealer.ahead && self.st.peer_claim <= self.st.own_head.seq).then(|| self.seal_from())
     }
 
     fn seal_from(&self) -> SealFrom {
@@ -576,25 +669,26 @@ impl Core {
             });
         }
         let from = self.seal_from();
-        let sealed = match sealed {
-            Some(p) if p.from == from => {
-                self.presealed += 1;
-                *p
-            }
-            _ => {
-                let sealing = std::time::Instant::now();
-                let p = self.sealer.seal(from, &new)?;
-                self.seal_ns = self.seal_ns.saturating_add(nanos(sealing));
-                p
-            }
+        let sealing = std::time::Instant::now();
+        let stamped = match sealed {
+            Some(p) if p.from == from => *p,
+            _ => self.sealer.stamp(from, &new)?,
         };
         let Presealed {
-            env,
+            body,
+            prev,
             wall_ms,
             stamp,
             next,
+            signing,
             ..
-        } = sealed;
+        } = stamped;
+        let (sig, signed_here) = signing.signature(&self.sealer.key);
+        if !signed_here {
+            self.presealed += 1;
+        }
+        self.seal_ns = self.seal_ns.saturating_add(nanos(sealing));
+        let env = Envelope::signed(body, prev, next.hash, sig);
         let header = BodyHeader {
             version: super::BODY_VERSION,
             origin: self.origin.clone(),
@@ -908,7 +1002,7 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::event::DeviceRole;
-    use crate::journal::{Journal, verify};
+    use crate::journal::{Answer, Journal, verify};
 
     fn open(dir: &std::path::Path) -> Journal {
         Journal::open(
@@ -929,13 +1023,13 @@ mod tests {
         }
     }
 
-    type Reply = mpsc::Receiver<Result<Committed, JournalError>>;
+    type Waiting = mpsc::Receiver<Answer<Committed>>;
 
     /// Queues appends as waiting callers do; returns their answer channels.
-    fn queue(j: &Journal, from: u64, count: u64) -> Vec<Reply> {
+    fn queue(j: &Journal, from: u64, count: u64) -> Vec<Waiting> {
         (from..from + count)
             .map(|n| {
-                let (reply, answer) = mpsc::sync_channel(1);
+                let (reply, answer) = super::Reply::new();
                 j.queue
                     .lock()
                     .expect("queue")
@@ -955,10 +1049,10 @@ mod tests {
             .seal_from()
     }
 
-    fn seqs(answers: Vec<Reply>) -> Vec<u64> {
+    fn seqs(answers: Vec<Waiting>) -> Vec<u64> {
         answers
             .into_iter()
-            .map(|a| a.recv().expect("answer").expect("committed").seq)
+            .map(|a| a.recv().expect("answer").take().expect("committed").seq)
             .collect()
     }
 
@@ -966,11 +1060,88 @@ mod tests {
         j.stats().presealed.load(Ordering::Relaxed)
     }
 
+    /// Replies as callers on their own threads make them (each caller waits on its thread).
+    fn callers(count: usize) -> Vec<(Reply<Committed>, Waiting)> {
+        (0..count)
+            .map(|_| {
+                std::thread::spawn(super::Reply::new)
+                    .join()
+                    .expect("caller thread")
+            })
+            .collect()
+    }
+
+    fn committed(seq: u64) -> Result<Committed, JournalError> {
+        Ok(Committed {
+            seq,
+            hash: [0; 32],
+            hlc: seq,
+        })
+    }
+
+    #[test]
+    fn every_caller_of_a_batch_is_told_once_through_the_relay_even_when_one_is_gone() {
+        for size in [1usize, 2, 3, 8, 33] {
+            let mut waiting = Vec::new();
+            let mut answers = Vec::new();
+            for (n, (reply, rx)) in callers(size).into_iter().enumerate() {
+                answers.push(Pending::Append(reply, committed(n as u64)));
+                waiting.push(Some(rx));
+            }
+            // One caller stopped waiting: the others must still hear.
+            let gone = size / 2;
+            waiting[gone] = None;
+            answer_batch(answers, std::thread::current().id());
+            // Each caller that wakes passes on what it was handed, as `submit` does.
+            let mut told = vec![0; size];
+            let mut rounds = 0;
+            while told.iter().enumerate().any(|(i, t)| i != gone && *t == 0) {
+                rounds += 1;
+                assert!(rounds <= size + 1, "relay did not reach everyone: {told:?}");
+                for (i, rx) in waiting.iter().enumerate() {
+                    let Some(rx) = rx else { continue };
+                    while let Ok(answer) = rx.try_recv() {
+                        let seq = answer.take().expect("committed").seq;
+                        assert_eq!(seq, i as u64, "each caller gets its own outcome");
+                        told[i] += 1;
+                    }
+                }
+            }
+            for (i, t) in told.iter().enumerate() {
+                assert_eq!(*t, usize::from(i != gone), "caller {i} of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_writers_own_request_is_answered_directly() {
+        let (mine, my_rx) = super::Reply::new();
+        let others = callers(3);
+        let mut answers = vec![Pending::Append(mine, committed(7))];
+        let mut rxs = Vec::new();
+        for (n, (reply, rx)) in others.into_iter().enumerate() {
+            answers.push(Pending::Append(reply, committed(n as u64)));
+            rxs.push(rx);
+        }
+        answer_batch(answers, std::thread::current().id());
+        let own = my_rx.try_recv().expect("told at once");
+        assert!(
+            own.relay.is_empty(),
+            "the serving caller is not asked to pass anything on"
+        );
+        assert_eq!(own.take().expect("ok").seq, 7);
+        // Exactly one other caller was woken, holding the rest.
+        let woken: Vec<_> = rxs.iter().filter_map(|rx| rx.try_recv().ok()).collect();
+        assert_eq!(woken.len(), 1);
+        assert_eq!(woken[0].relay.len(), 2);
+    }
+
     #[test]
     fn events_sealed_while_the_batch_before_commits_are_written_as_sealed() {
         let dir = tempfile::tempdir().expect("tmp");
         let j = open(dir.path());
         j.append_new(note(0)).expect("append");
+        let before = presealed(&j);
         // The writer is committing and says where it will be; three callers queue and seal.
         j.sealer.predict(Some(state(&j)));
         let answers = queue(&j, 1, 3);
@@ -978,7 +1149,7 @@ mod tests {
         j.sealer.predict(None);
         j.serve().expect("serve");
         assert_eq!(seqs(answers), vec![3, 4, 5]);
-        assert_eq!(presealed(&j), 3);
+        assert_eq!(presealed(&j) - before, 3);
         let report = verify::verify(&[dir.path().join("t.db")], true);
         assert!(report.ok(), "{:?}", report.findings);
     }
@@ -988,6 +1159,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let j = open(dir.path());
         j.append_new(note(0)).expect("append");
+        let before = presealed(&j);
         // Sealed ahead from the state after the commit under way...
         j.sealer.predict(Some(state(&j)));
         let late = queue(&j, 1, 2);
@@ -996,7 +1168,7 @@ mod tests {
         // ...but another event goes in first (as a failed commit or an apply would move the
         // head elsewhere): both are sealed again, on top of it.
         let first = {
-            let (reply, answer) = mpsc::sync_channel(1);
+            let (reply, answer) = super::Reply::new();
             j.queue
                 .lock()
                 .expect("queue")
@@ -1007,7 +1179,7 @@ mod tests {
         assert_eq!(seqs(vec![first]), vec![3]);
         assert_eq!(seqs(late), vec![4, 5]);
         assert_eq!(
-            presealed(&j),
+            presealed(&j) - before,
             0,
             "nothing sealed from a stale state is written"
         );
