@@ -98,9 +98,9 @@ pub struct JournalOptions {
     /// Caps the database file at this many pages (4 KiB each): a size-limited journal refuses
     /// new events with [`JournalError::DiskFull`] instead of filling the device's disk.
     pub max_db_pages: Option<u64>,
-    /// Callers queued behind a commit seal their events while it waits for the disk (see
-    /// [`Journal::preseal_queued`]). On by default; the benchmark turns it off to measure what
-    /// it gains.
+    /// Waiting callers seal queued events ahead of the writer (stamped in queue order, signed
+    /// off the writer's path; see [`Journal::preseal_queued`]). On by default; the benchmark
+    /// turns it off to measure what it gains.
     pub preseal: bool,
 }
 
