@@ -34,13 +34,17 @@ fn kds() -> PathBuf {
     dir.join("kds")
 }
 
+/// Runs kds once under Xvfb. `PASS_BENCH_WRAP` puts a profiler in front of it (for example
+/// `heaptrack -o /tmp/kds` or `perf record -g -o /tmp/kds.perf --`), split on spaces.
 fn run(args: &[String], out: &Path) -> Value {
+    let wrap = std::env::var("PASS_BENCH_WRAP").unwrap_or_default();
     let status = Command::new("xvfb-run")
         .args([
             "--auto-servernum",
             "--server-args",
             "-screen 0 1920x1080x24",
         ])
+        .args(wrap.split_whitespace())
         .arg(kds())
         .args(args)
         .args(["--bench-frames", &FRAMES.to_string()])
@@ -122,6 +126,15 @@ fn main() {
             frames(&screen, "page_frames_us"),
         );
         let rss = |v: &Value| v["rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0;
+        let part = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0) as f64 / 1024.0;
+        let parts = |v: &Value| {
+            format!(
+                "anonymous {:.0}, file-backed {:.0}, shared {:.0}",
+                part(v, "rss_anon_kib"),
+                part(v, "rss_file_kib"),
+                part(v, "rss_shmem_kib")
+            )
+        };
         println!(
             "run {run_no}: screen, timers ticking: median {:.2} ms p99 {:.2} ms; page turning ({} frames): median {:.2} ms p99 {:.2} ms | empty window median {:.2} ms p99 {:.2} ms | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
             percentile(&s, 50),
@@ -136,6 +149,19 @@ fn main() {
             rss(&screen),
             rss(&empty),
             rss(&screen) - rss(&empty),
+        );
+        println!(
+            "       resident memory, MiB: screen {}; empty window {}",
+            parts(&screen),
+            parts(&empty)
+        );
+        println!(
+            "       text: {} font sizes, {} glyph atlases, {:.1} MiB; all images {:.1} MiB (empty window {:.1} MiB)",
+            screen["font_sizes"],
+            screen["font_atlases"],
+            part(&screen, "font_atlas_kib"),
+            part(&screen, "images_kib"),
+            part(&empty, "images_kib"),
         );
     }
 }

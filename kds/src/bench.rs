@@ -57,6 +57,18 @@ struct Report {
     restored_ms: Option<f64>,
     tickets: usize,
     rss_kib: Option<u64>,
+    /// Of the resident memory: anonymous (heap, stacks), file-backed (code and libraries
+    /// paged in), shared memory (buffers shared with the X server and the GPU driver).
+    rss_anon_kib: Option<u64>,
+    rss_file_kib: Option<u64>,
+    rss_shmem_kib: Option<u64>,
+    /// Text: fonts rasterised at distinct sizes (each has its own glyph atlases), the atlases,
+    /// and their bytes in the main world (the GPU holds a copy of each).
+    font_sizes: usize,
+    font_atlases: usize,
+    font_atlas_kib: u64,
+    /// Every image in the main world (atlases included), in KiB.
+    images_kib: u64,
 }
 
 pub fn plugin(app: &mut App) {
@@ -103,7 +115,13 @@ fn next_frame(
     }
 }
 
-fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWriter<AppExit>) {
+fn frame_end(
+    bench: Res<Bench>,
+    mut record: ResMut<Record>,
+    mut exit: MessageWriter<AppExit>,
+    atlases: Option<Res<bevy::text::FontAtlasSet>>,
+    images: Res<Assets<Image>>,
+) {
     let Some(start) = record.frame_start.take() else {
         return;
     };
@@ -124,7 +142,23 @@ fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWri
             page_frames_us: std::mem::take(&mut record.page_frames_us),
             restored_ms: record.restored.map(|d| d.as_secs_f64() * 1000.0),
             tickets: record.tickets,
-            rss_kib: rss_kib(),
+            rss_kib: status_kib("VmRSS:"),
+            rss_anon_kib: status_kib("RssAnon:"),
+            rss_file_kib: status_kib("RssFile:"),
+            rss_shmem_kib: status_kib("RssShmem:"),
+            font_sizes: atlases.as_ref().map_or(0, |a| a.len()),
+            font_atlases: atlases
+                .as_ref()
+                .map_or(0, |a| a.values().map(Vec::len).sum()),
+            font_atlas_kib: atlases
+                .as_ref()
+                .map_or(0, |a| a.total_bytes(&images) / 1024),
+            images_kib: images
+                .iter()
+                .filter_map(|(_, image)| image.data.as_ref())
+                .map(|data| data.len() as u64)
+                .sum::<u64>()
+                / 1024,
         };
         match serde_json::to_string(&report) {
             Ok(text) => {
@@ -138,11 +172,11 @@ fn frame_end(bench: Res<Bench>, mut record: ResMut<Record>, mut exit: MessageWri
     }
 }
 
-/// This process's resident memory, from /proc.
-fn rss_kib() -> Option<u64> {
+/// One of this process's memory figures from /proc (`VmRSS:`, `RssAnon:`…), in KiB.
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -131,7 +131,8 @@ impl Plugin for EmptyWindowPlugin {
         ))
         .insert_resource(WinitSettings::game())
         .add_systems(Startup, |mut commands: Commands| {
-            commands.spawn(Camera2d);
+            // The same camera as the screen's (`view::spawn_camera`).
+            commands.spawn((Camera2d, Msaa::Off));
         })
         // An egui pass that draws nothing: egui's own cost is in the baseline, as it is in the
         // screen (whose settings overlay is egui).

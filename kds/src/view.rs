@@ -116,8 +116,10 @@ fn load_fonts(mut commands: Commands, mut fonts: ResMut<Assets<Font>>) {
     commands.insert_resource(Fonts { bold, regular });
 }
 
+/// The screen is boxes and text, all square to the pixel grid, and glyphs come antialiased from
+/// their atlases: multisampling would add nothing but a fourfold colour target to fill.
 fn spawn_camera(mut commands: Commands) {
-    commands.spawn((Name::new("Camera"), Camera2d));
+    commands.spawn((Name::new("Camera"), Camera2d, Msaa::Off));
 }
 
 /// Keeps the 1920 × 1080 design filling the window.
@@ -298,12 +300,27 @@ impl Piece {
     }
 }
 
+/// The type sizes the screen draws in. Each font at each size is rasterised into glyph atlases of
+/// its own (a megabyte each, kept twice: in memory and on the GPU), so every size asked for is
+/// drawn at the largest of these that is at most a pixel bigger: a few sizes, a few atlases.
+const TYPE_SCALE: [f32; 6] = [22.0, 26.0, 30.0, 36.0, 48.0, 56.0];
+
+/// The type size `size` is drawn at (see [`TYPE_SCALE`]).
+fn type_size(size: f32) -> f32 {
+    TYPE_SCALE
+        .iter()
+        .rev()
+        .copied()
+        .find(|step| *step <= size + 1.0)
+        .unwrap_or(TYPE_SCALE[0])
+}
+
 impl Label {
     fn new(value: impl Into<String>, bold: bool, size: f32, colour: Color) -> Label {
         Label {
             value: value.into(),
             bold,
-            size,
+            size: type_size(size),
             colour,
             centred: false,
             struck: false,
@@ -837,4 +854,33 @@ fn footer(screen: &Screen) -> Piece {
         );
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_size_is_on_the_scale_and_at_most_a_pixel_bigger_than_asked() {
+        let mut drawn = std::collections::BTreeSet::new();
+        for tenth in 100..=800 {
+            let asked = tenth as f32 / 10.0;
+            let size = type_size(asked);
+            assert!(TYPE_SCALE.contains(&size), "{asked} drawn at {size}");
+            assert!(
+                size <= asked + 1.0 || size == TYPE_SCALE[0],
+                "{asked} drawn at {size}"
+            );
+            drawn.insert(size.to_bits());
+        }
+        assert_eq!(drawn.len(), TYPE_SCALE.len());
+        // The sizes a 1080p station screen asks for (26 lines a column, with and without the
+        // cut-off banner) come down to four.
+        let asked = [
+            28.3, 25.5, 26.9, 25.4, 26.7, 24.0, 25.3, 23.9, 40.0, 30.0, 36.0, 28.0, 22.0,
+        ];
+        let sizes: std::collections::BTreeSet<u32> =
+            asked.iter().map(|s| type_size(*s).to_bits()).collect();
+        assert_eq!(sizes.len(), 4, "{asked:?}");
+    }
 }

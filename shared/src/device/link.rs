@@ -25,6 +25,11 @@ use crate::net::replication::{Outgoing, Qos};
 
 /// rumqttc's queue of requests from the client to the event loop.
 const REQUEST_CAPACITY: usize = 1_024;
+/// Most QoS 1 messages this device keeps unacknowledged: the embedded broker takes 100 per
+/// connection ([`crate::net::broker::MAX_INFLIGHT`]) and Mosquitto's store configuration 20,
+/// so more is never used. rumqttc's MQTT 5 client otherwise sizes its in-flight table for
+/// 65,535 and fills it at start: 14 MiB of every device's memory.
+const OUTGOING_INFLIGHT: u16 = 100;
 /// The keepalive: a broker that stops answering is noticed within about this long.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// First pause after a failed connection; doubled up to [`MAX_BACKOFF`].
@@ -258,6 +263,7 @@ fn client_for(
             options.set_clean_start(true);
             options.set_max_packet_size(Some(u32::try_from(max_packet).unwrap_or(u32::MAX)));
             options.set_request_channel_capacity(REQUEST_CAPACITY);
+            options.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
             if let Some(Credentials { user, password }) = credentials {
                 options.set_credentials(user.clone(), password.clone());
             }
@@ -279,6 +285,7 @@ fn client_for(
             options.set_clean_session(true);
             options.set_max_packet_size(max_packet, max_packet);
             options.set_request_channel_capacity(REQUEST_CAPACITY);
+            options.set_inflight(OUTGOING_INFLIGHT);
             if let Some(Credentials { user, password }) = credentials {
                 options.set_credentials(user.clone(), password.clone());
             }
