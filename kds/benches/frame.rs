@@ -4,6 +4,8 @@
 //!   redraw (normally at most one a second): the clock moves on a second per frame, so every
 //!   card's timer changes, and every tenth frame turns the page, so every card on screen changes:
 //!   median and p99 of each kind, beside an empty Bevy + egui window measured in the same run;
+//! - the same screen with its main world on Bevy's multi-threaded executor instead of the main
+//!   thread (`kds::main_world_on_one_thread`), for comparison;
 //! - time from process start until the 300 tickets are restored into the ECS;
 //! - resident memory of the screen and of the empty window.
 //!
@@ -135,6 +137,21 @@ fn main() {
                 part(v, "rss_shmem_kib")
             )
         };
+        // The same screen with the main world on Bevy's multi-threaded executor, as it comes.
+        let mut multi_args = screen_args.clone();
+        multi_args.push("--bench-multi-threaded".to_owned());
+        let multi = run(&multi_args, &dir.path().join("multi.json"));
+        let (m, mp) = (
+            frames(&multi, "frames_us"),
+            frames(&multi, "page_frames_us"),
+        );
+        println!(
+            "run {run_no}: main world on Bevy's multi-threaded executor instead: timers ticking median {:.2} ms p99 {:.2} ms; page turning median {:.2} ms p99 {:.2} ms",
+            percentile(&m, 50),
+            percentile(&m, 99),
+            percentile(&mp, 50),
+            percentile(&mp, 99),
+        );
         println!(
             "run {run_no}: screen, timers ticking: median {:.2} ms p99 {:.2} ms; page turning ({} frames): median {:.2} ms p99 {:.2} ms | empty window median {:.2} ms p99 {:.2} ms | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
             percentile(&s, 50),

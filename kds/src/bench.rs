@@ -33,6 +33,9 @@ pub struct Bench {
     pub started: Instant,
     /// An empty window: no kitchen plugins, the baseline for memory and frame time.
     pub empty: bool,
+    /// The main world on Bevy's multi-threaded executor (the comparison; see
+    /// [`crate::main_world_on_one_thread`]).
+    pub multi_threaded: bool,
 }
 
 #[derive(Resource, Default)]
@@ -50,6 +53,7 @@ struct Record {
 #[derive(Serialize)]
 struct Report {
     empty: bool,
+    multi_threaded: bool,
     /// Frames where only the timers moved on.
     frames_us: Vec<u64>,
     /// Frames where the page turned as well.
@@ -138,6 +142,7 @@ fn frame_end(
     if (record.frames_us.len() + record.page_frames_us.len()) as u32 >= bench.frames {
         let report = Report {
             empty: bench.empty,
+            multi_threaded: bench.multi_threaded,
             frames_us: std::mem::take(&mut record.frames_us),
             page_frames_us: std::mem::take(&mut record.page_frames_us),
             restored_ms: record.restored.map(|d| d.as_secs_f64() * 1000.0),

@@ -43,6 +43,10 @@ pub struct Cli {
     /// Benchmark baseline: an empty Bevy + egui window, no device.
     #[arg(long, hide = true, requires = "bench_frames")]
     pub bench_empty: bool,
+    /// Benchmark comparison: the main world on Bevy's multi-threaded executor, as it comes,
+    /// instead of on the main thread (see `kds::main_world_on_one_thread`).
+    #[arg(long, hide = true, requires = "bench_frames")]
+    pub bench_multi_threaded: bool,
 
     #[command(flatten)]
     pub device: pass_shared::device::DeviceArgs,

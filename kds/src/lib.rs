@@ -53,6 +53,10 @@ impl AppPlugin {
 }
 
 impl Plugin for AppPlugin {
+    fn cleanup(&self, app: &mut App) {
+        main_world_on_one_thread(app);
+    }
+
     fn build(&self, app: &mut App) {
         let Config {
             screenshot,
@@ -112,10 +116,36 @@ impl Plugin for AppPlugin {
     }
 }
 
+/// Runs every schedule of the main world on the main thread, one system after another.
+///
+/// The screen's update is small (a board re-laid when a second passes, a few changed texts), and
+/// a kitchen screen runs on a small machine, two processors here, which the renderer shares (all
+/// of them with a software renderer). Bevy's multi-threaded executor hands each system to a
+/// thread pool and waits for it: on two processors, most of a frame went in those hand-offs and
+/// in waiting for a processor (`cargo bench -p kds --bench frame` compares both in one run).
+/// Rendering keeps its own thread. Called once every plugin has added its systems.
+pub fn main_world_on_one_thread(app: &mut App) {
+    let measured_multi = app
+        .world()
+        .get_resource::<bench::Bench>()
+        .is_some_and(|b| b.multi_threaded);
+    if measured_multi {
+        return;
+    }
+    let mut schedules = app.world_mut().resource_mut::<Schedules>();
+    for (_, schedule) in schedules.iter_mut() {
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+    }
+}
+
 /// The benchmark's baseline: an empty Bevy + egui window (no device, no kitchen plugins).
 pub struct EmptyWindowPlugin;
 
 impl Plugin for EmptyWindowPlugin {
+    fn cleanup(&self, app: &mut App) {
+        main_world_on_one_thread(app);
+    }
+
     fn build(&self, app: &mut App) {
         app.add_plugins((
             DefaultPlugins.set(WindowPlugin {

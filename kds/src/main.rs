@@ -25,6 +25,7 @@ fn main() -> AppExit {
             out: out.clone(),
             started,
             empty: cli.bench_empty,
+            multi_threaded: cli.bench_multi_threaded,
         }),
         _ => None,
     };
