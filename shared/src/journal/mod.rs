@@ -222,9 +222,18 @@ pub(crate) struct Answer<T> {
 
 impl<T> Answer<T> {
     /// Passes on what this caller was handed, then gives its own outcome.
-    pub(crate) fn take(self) -> Result<T, JournalError> {
-        writer::relay(self.relay);
-        self.result
+    pub(crate) fn take(mut self) -> Result<T, JournalError> {
+        writer::relay(std::mem::take(&mut self.relay));
+        // The result is moved out; an empty relay is left for `drop`.
+        std::mem::replace(&mut self.result, Err(JournalError::Closed))
+    }
+}
+
+impl<T> Drop for Answer<T> {
+    /// An answer dropped unread (its caller gone, or a panic) still passes on the outcomes it
+    /// carries: those callers' events were committed and they must hear so.
+    fn drop(&mut self) {
+        writer::relay(std::mem::take(&mut self.relay));
     }
 }
 
@@ -257,7 +266,7 @@ impl<T> Reply<T> {
     ) -> Result<(), Vec<writer::Pending>> {
         self.tx
             .send(Answer { result, relay })
-            .map_err(|mpsc::SendError(answer)| answer.relay)
+            .map_err(|mpsc::SendError(mut answer)| std::mem::take(&mut answer.relay))
     }
 }
 
@@ -418,6 +427,10 @@ impl Journal {
         lock(&self.queue).push(request);
         self.preseal_queued();
         loop {
+            // Answered already (maybe with others' outcomes to pass on): no serving first.
+            if let Ok(answer) = answer.try_recv() {
+                return answer.take();
+            }
             self.serve()?;
             match answer.recv_timeout(TAKE_OVER_AFTER) {
                 Ok(answer) => return answer.take(),

@@ -275,11 +275,16 @@ impl Pending {
 /// answers the caller it runs for directly (that one is awake), wakes one other caller and hands
 /// it everybody else's outcome, to pass on from its own thread ([`relay`]) while the writer goes
 /// on with the next batch. Every outcome is told only after the commit, as before.
-fn answer_batch(mut answers: Vec<Pending>, me: ThreadId) {
-    if let Some(i) = answers.iter().position(|a| a.thread() == me) {
-        let _ = answers.swap_remove(i).tell(Vec::new());
+fn answer_batch(answers: Vec<Pending>, me: ThreadId) {
+    let (mine, mut answers): (Vec<Pending>, Vec<Pending>) =
+        answers.into_iter().partition(|a| a.thread() == me);
+    for answer in mine {
+        let _ = answer.tell(Vec::new());
     }
-    while let Some(head) = answers.pop() {
+    // The caller queued first is the likeliest to be asleep already (the last may still be
+    // signing what was queued behind it).
+    while !answers.is_empty() {
+        let head = answers.remove(0);
         match head.tell(answers) {
             Ok(()) => return,
             Err(back) => answers = back,
@@ -502,7 +507,14 @@ impl Writer {
                     let result = if self.core.projectors.is_empty() {
                         self.core.append_in(&tx, new, sealed)
                     } else {
-                        savepoint(&tx, |db| self.core.append_in(db, new, sealed))
+                        // The savepoint undoes the rows; the head and clock the event and its
+                        // automatic follow-ups advanced go back with them.
+                        let before = self.core.st.clone();
+                        let result = savepoint(&tx, |db| self.core.append_in(db, new, sealed));
+                        if result.is_err() {
+                            self.core.st = before;
+                        }
+                        result
                     };
                     answers.push(Pending::Append(reply, result));
                 }
@@ -521,7 +533,11 @@ impl Writer {
                     answers.push(Pending::AppendAll(reply, result));
                 }
                 Request::Apply(envelopes, reply) => {
+                    let before = self.core.st.clone();
                     let result = savepoint(&tx, |db| self.core.apply_all(db, envelopes));
+                    if result.is_err() {
+                        self.core.st = before;
+                    }
                     answers.push(Pending::Apply(reply, result));
                 }
                 Request::PeerHead(origin, seq, reply) => {
@@ -698,16 +714,19 @@ impl Core {
             kind: new.kind,
         };
         let id = insert_event(db, &header, &env)?;
-        if !self.projectors.is_empty() {
-            let event = Event::decode(&header.kind, &new.payload)
-                .map_err(|e| JournalError::Serialise(e.to_string()))?;
-            self.project(db, id, &header, &env, event.as_ref())?;
-        }
+        // The head moves on before projecting: an automatic follow-up the projectors ask for is
+        // the next event of this origin, chained onto this one. If projecting fails, the batch
+        // puts the state back with the savepoint's rows.
         self.st.hlc = next.hlc;
         self.st.own_head = Head {
             seq: next.seq,
             hash: next.hash,
         };
+        if !self.projectors.is_empty() {
+            let event = Event::decode(&header.kind, &new.payload)
+                .map_err(|e| JournalError::Serialise(e.to_string()))?;
+            self.project(db, id, &header, &env, event.as_ref())?;
+        }
         Ok(Committed {
             seq: next.seq,
             hash: next.hash,
@@ -1134,6 +1153,54 @@ mod tests {
         let woken: Vec<_> = rxs.iter().filter_map(|rx| rx.try_recv().ok()).collect();
         assert_eq!(woken.len(), 1);
         assert_eq!(woken[0].relay.len(), 2);
+    }
+
+    /// Asks for one automatic follow-up after each own `test_note`, as the course-firing
+    /// projection does after a bump.
+    struct FollowUp(Vec<Event>);
+
+    impl Projector for FollowUp {
+        fn on_event(&mut self, _db: &Connection, ev: &AcceptedEvent<'_>) -> rusqlite::Result<()> {
+            if ev.header.kind == "test_note" && ev.header.origin == *ev.own_origin {
+                self.0.push(Event::CourseFired {
+                    check: format!("c{}", ev.header.seq),
+                    course: 2,
+                });
+            }
+            Ok(())
+        }
+
+        fn take_follow_ups(&mut self) -> Vec<Event> {
+            std::mem::take(&mut self.0)
+        }
+    }
+
+    #[test]
+    fn an_automatic_follow_up_of_an_own_event_is_chained_after_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let j = Journal::open_with(
+            dir.path().join("t.db"),
+            JournalOptions::new(
+                Arc::new(ManualClock::starting_at(1_767_000_000_000)),
+                DeviceRole::OrderTerminal,
+                "t",
+            ),
+            vec![Box::new(FollowUp(Vec::new()))],
+        )
+        .expect("open");
+        let first = j.append_new(note(1)).expect("append");
+        let second = j.append_new(note(2)).expect("append");
+        // Each note is followed by its follow-up: seqs 2, 3 then 4, 5, no version twice.
+        assert_eq!((first.seq, second.seq), (2, 4));
+        let events = j.all_events().expect("read");
+        let seqs: Vec<u64> = events
+            .iter()
+            .map(|e| e.header().expect("header").seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        drop(j);
+        let report = verify::verify(&[dir.path().join("t.db")], true);
+        assert!(report.ok(), "{:?}", report.findings);
     }
 
     #[test]
