@@ -38,7 +38,6 @@ struct State {
 /// connection can be open while these change).
 struct Core {
     origin: Origin,
-    key: SigningKey,
     clock: Arc<dyn Clock>,
     projectors: Vec<Box<dyn Projector>>,
     st: State,
@@ -381,7 +380,6 @@ impl Writer {
         let mut writer = Writer {
             core: Core {
                 origin: origin.clone(),
-                key: key.clone(),
                 clock: Arc::clone(&options.clock),
                 projectors,
                 sealer: Arc::new(Sealer {
@@ -413,7 +411,7 @@ impl Writer {
         }
         if created {
             let joined = Event::DeviceJoined(DeviceJoined {
-                public_key: hex::encode(writer.core.key.verifying_key().as_bytes()),
+                public_key: hex::encode(writer.core.sealer.key.verifying_key().as_bytes()),
                 role: options.device.role,
                 name: options.device.name.clone(),
             });
@@ -425,7 +423,7 @@ impl Writer {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO identity (only_row, origin, secret_key, created_ms) VALUES (1, ?1, ?2, ?3)",
-                params![origin.as_str(), &writer.core.key.to_bytes()[..], writer.core.clock.wall_ms()],
+                params![origin.as_str(), &writer.core.sealer.key.to_bytes()[..], writer.core.clock.wall_ms()],
             )?;
             writer.core.append_in(&tx, new, None)?;
             tx.commit()?;
@@ -1024,13 +1022,18 @@ mod tests {
     use crate::journal::{Answer, Journal, verify};
 
     fn open(dir: &std::path::Path) -> Journal {
-        Journal::open(
+        open_with(dir, Vec::new())
+    }
+
+    fn open_with(dir: &std::path::Path, projectors: Vec<Box<dyn Projector>>) -> Journal {
+        Journal::open_with(
             dir.join("t.db"),
             JournalOptions::new(
                 Arc::new(ManualClock::starting_at(1_767_000_000_000)),
                 DeviceRole::OrderTerminal,
                 "t",
             ),
+            projectors,
         )
         .expect("open")
     }
@@ -1178,16 +1181,7 @@ mod tests {
     #[test]
     fn an_automatic_follow_up_of_an_own_event_is_chained_after_it() {
         let dir = tempfile::tempdir().expect("tmp");
-        let j = Journal::open_with(
-            dir.path().join("t.db"),
-            JournalOptions::new(
-                Arc::new(ManualClock::starting_at(1_767_000_000_000)),
-                DeviceRole::OrderTerminal,
-                "t",
-            ),
-            vec![Box::new(FollowUp(Vec::new()))],
-        )
-        .expect("open");
+        let j = open_with(dir.path(), vec![Box::new(FollowUp(Vec::new()))]);
         let first = j.append_new(note(1)).expect("append");
         let second = j.append_new(note(2)).expect("append");
         // Each note is followed by its follow-up: seqs 2, 3 then 4, 5, no version twice.
