@@ -75,6 +75,52 @@ fn frames(v: &Value, key: &str) -> Vec<u64> {
     f
 }
 
+/// Of the frames at the p99 wall time or slower: how their time split between the main thread
+/// being on a processor and waiting for one; and the p99 of the on-processor time alone.
+fn slow_frames(v: &Value, frames_key: &str, sched_key: &str) -> String {
+    let walls: Vec<u64> = v[frames_key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    let scheds: Vec<(u64, u64)> = v[sched_key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| Some((s["on_cpu_us"].as_u64()?, s["waiting_us"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if scheds.len() != walls.len() || walls.is_empty() {
+        return "no scheduler statistics".to_owned();
+    }
+    let mut sorted = walls.clone();
+    sorted.sort_unstable();
+    let p99 = percentile(&sorted, 99);
+    let mut on_cpu: Vec<u64> = scheds.iter().map(|s| s.0).collect();
+    on_cpu.sort_unstable();
+    let slow: Vec<String> = walls
+        .iter()
+        .zip(&scheds)
+        .filter(|(w, _)| **w as f64 / 1000.0 >= p99)
+        .map(|(w, (cpu, wait))| {
+            format!(
+                "{:.2} = {:.2} on a processor + {:.2} waiting",
+                *w as f64 / 1000.0,
+                *cpu as f64 / 1000.0,
+                *wait as f64 / 1000.0
+            )
+        })
+        .collect();
+    let waited = scheds.iter().filter(|s| s.1 >= 1_000).count();
+    format!(
+        "on a processor median {:.2} ms p99 {:.2} ms; {waited} of {} frames waited ≥ 1 ms for a processor; slowest ms: {}",
+        percentile(&on_cpu, 50),
+        percentile(&on_cpu, 99),
+        walls.len(),
+        slow.join(", ")
+    )
+}
+
 fn main() {
     assert!(
         kds().exists(),
@@ -152,6 +198,14 @@ fn main() {
             percentile(&mp, 50),
             percentile(&mp, 99),
         );
+        let mut all: Vec<u64> = s.iter().chain(&p).copied().collect();
+        all.sort_unstable();
+        println!(
+            "run {run_no}: screen, every frame ({} frames, target p99 ≤ 4 ms): median {:.2} ms p99 {:.2} ms",
+            all.len(),
+            percentile(&all, 50),
+            percentile(&all, 99),
+        );
         println!(
             "run {run_no}: screen, timers ticking: median {:.2} ms p99 {:.2} ms; page turning ({} frames): median {:.2} ms p99 {:.2} ms | empty window median {:.2} ms p99 {:.2} ms | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
             percentile(&s, 50),
@@ -166,6 +220,18 @@ fn main() {
             rss(&screen),
             rss(&empty),
             rss(&screen) - rss(&empty),
+        );
+        println!(
+            "       main thread, timers ticking: {}",
+            slow_frames(&screen, "frames_us", "frames_sched")
+        );
+        println!(
+            "       main thread, page turning: {}",
+            slow_frames(&screen, "page_frames_us", "page_frames_sched")
+        );
+        println!(
+            "       main thread, empty window: {}",
+            slow_frames(&empty, "frames_us", "frames_sched")
         );
         println!(
             "       resident memory, MiB: screen {}; empty window {}",

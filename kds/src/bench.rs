@@ -41,11 +41,15 @@ pub struct Bench {
 #[derive(Resource, Default)]
 struct Record {
     frame_start: Option<Instant>,
+    /// The main thread's scheduler times when the frame started.
+    sched_start: Option<SchedTimes>,
     seen: u32,
     /// This frame turns the page.
     turning: bool,
     frames_us: Vec<u64>,
     page_frames_us: Vec<u64>,
+    frames_sched: Vec<SchedTimes>,
+    page_frames_sched: Vec<SchedTimes>,
     restored: Option<Duration>,
     tickets: usize,
 }
@@ -58,6 +62,12 @@ struct Report {
     frames_us: Vec<u64>,
     /// Frames where the page turned as well.
     page_frames_us: Vec<u64>,
+    /// For each frame of `frames_us` and `page_frames_us`: how much of it the main thread spent
+    /// on a processor and how much waiting for one (taken by the renderer, the X server or
+    /// another program), from Linux's per-thread scheduler statistics. Empty where those are
+    /// not kept, and under the multi-threaded executor (the schedule then runs on other threads).
+    frames_sched: Vec<SchedTimes>,
+    page_frames_sched: Vec<SchedTimes>,
     restored_ms: Option<f64>,
     tickets: usize,
     rss_kib: Option<u64>,
@@ -88,6 +98,7 @@ pub fn plugin(app: &mut App) {
 }
 
 fn frame_start(mut record: ResMut<Record>) {
+    record.sched_start = SchedTimes::now();
     record.frame_start = Some(Instant::now());
 }
 
@@ -134,17 +145,27 @@ fn frame_end(
         return;
     }
     let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    if std::mem::take(&mut record.turning) {
-        record.page_frames_us.push(us);
+    let sched = match (record.sched_start.take(), SchedTimes::now()) {
+        (Some(before), Some(after)) if !bench.multi_threaded => Some(after.since(before)),
+        _ => None,
+    };
+    let record = &mut *record;
+    let turning = std::mem::take(&mut record.turning);
+    let (frames, scheds) = if turning {
+        (&mut record.page_frames_us, &mut record.page_frames_sched)
     } else {
-        record.frames_us.push(us);
-    }
+        (&mut record.frames_us, &mut record.frames_sched)
+    };
+    frames.push(us);
+    scheds.extend(sched);
     if (record.frames_us.len() + record.page_frames_us.len()) as u32 >= bench.frames {
         let report = Report {
             empty: bench.empty,
             multi_threaded: bench.multi_threaded,
             frames_us: std::mem::take(&mut record.frames_us),
             page_frames_us: std::mem::take(&mut record.page_frames_us),
+            frames_sched: std::mem::take(&mut record.frames_sched),
+            page_frames_sched: std::mem::take(&mut record.page_frames_sched),
             restored_ms: record.restored.map(|d| d.as_secs_f64() * 1000.0),
             tickets: record.tickets,
             rss_kib: status_kib("VmRSS:"),
@@ -184,4 +205,36 @@ fn status_kib(field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The calling thread's time on a processor and waiting in a run queue, in microseconds.
+#[derive(Serialize, Debug, Clone, Copy, Default)]
+struct SchedTimes {
+    on_cpu_us: u64,
+    waiting_us: u64,
+}
+
+impl SchedTimes {
+    /// On a processor: the thread's processor-time clock (exact to the call). Waiting: the
+    /// second field of `/proc/thread-self/schedstat` (nanoseconds spent runnable but not running,
+    /// counted each time the thread gets a processor back). `None` where the kernel keeps no
+    /// such statistics.
+    fn now() -> Option<SchedTimes> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let waiting_ns: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+        let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        let on_cpu_us =
+            u64::try_from(cpu.tv_sec).ok()? * 1_000_000 + u64::try_from(cpu.tv_nsec).ok()? / 1000;
+        Some(SchedTimes {
+            on_cpu_us,
+            waiting_us: waiting_ns / 1000,
+        })
+    }
+
+    fn since(self, before: SchedTimes) -> SchedTimes {
+        SchedTimes {
+            on_cpu_us: self.on_cpu_us.saturating_sub(before.on_cpu_us),
+            waiting_us: self.waiting_us.saturating_sub(before.waiting_us),
+        }
+    }
 }
