@@ -4,6 +4,8 @@
 //!   redraw (normally at most one a second): the clock moves on a second per frame, so every
 //!   card's timer changes, and every tenth frame turns the page, so every card on screen changes:
 //!   median and p99 of each kind, beside an empty Bevy + egui window measured in the same run;
+//! - the same screen with rendering pipelined on a thread of its own (`kds::window_plugins`),
+//!   for comparison;
 //! - the same screen with its main world on Bevy's multi-threaded executor instead of the main
 //!   thread (`kds::main_world_on_one_thread`), for comparison;
 //! - time from process start until the 300 tickets are restored into the ECS;
@@ -183,21 +185,39 @@ fn main() {
                 part(v, "rss_shmem_kib")
             )
         };
-        // The same screen with the main world on Bevy's multi-threaded executor, as it comes.
-        let mut multi_args = screen_args.clone();
-        multi_args.push("--bench-multi-threaded".to_owned());
-        let multi = run(&multi_args, &dir.path().join("multi.json"));
-        let (m, mp) = (
-            frames(&multi, "frames_us"),
-            frames(&multi, "page_frames_us"),
-        );
-        println!(
-            "run {run_no}: main world on Bevy's multi-threaded executor instead: timers ticking median {:.2} ms p99 {:.2} ms; page turning median {:.2} ms p99 {:.2} ms",
-            percentile(&m, 50),
-            percentile(&m, 99),
-            percentile(&mp, 50),
-            percentile(&mp, 99),
-        );
+        // The same screen as Bevy comes in one respect each: the main world on the
+        // multi-threaded executor; rendering pipelined on a thread of its own.
+        for (flag, what, file) in [
+            (
+                "--bench-multi-threaded",
+                "main world on Bevy's multi-threaded executor instead",
+                "multi.json",
+            ),
+            (
+                "--bench-pipelined",
+                "rendering pipelined on its own thread instead",
+                "pipelined.json",
+            ),
+        ] {
+            let mut args = screen_args.clone();
+            args.push(flag.to_owned());
+            let other = run(&args, &dir.path().join(file));
+            let (t, tp) = (
+                frames(&other, "frames_us"),
+                frames(&other, "page_frames_us"),
+            );
+            let mut every: Vec<u64> = t.iter().chain(&tp).copied().collect();
+            every.sort_unstable();
+            println!(
+                "run {run_no}: {what}: every frame median {:.2} ms p99 {:.2} ms; timers ticking median {:.2} ms p99 {:.2} ms; page turning median {:.2} ms p99 {:.2} ms",
+                percentile(&every, 50),
+                percentile(&every, 99),
+                percentile(&t, 50),
+                percentile(&t, 99),
+                percentile(&tp, 50),
+                percentile(&tp, 99),
+            );
+        }
         let mut all: Vec<u64> = s.iter().chain(&p).copied().collect();
         all.sort_unstable();
         println!(

@@ -36,6 +36,9 @@ pub struct Bench {
     /// The main world on Bevy's multi-threaded executor (the comparison; see
     /// [`crate::main_world_on_one_thread`]).
     pub multi_threaded: bool,
+    /// Rendering pipelined a frame behind the main world (the comparison; see
+    /// `kds::window_plugins`).
+    pub pipelined: bool,
 }
 
 #[derive(Resource, Default)]

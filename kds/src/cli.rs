@@ -47,6 +47,10 @@ pub struct Cli {
     /// instead of on the main thread (see `kds::main_world_on_one_thread`).
     #[arg(long, hide = true, requires = "bench_frames")]
     pub bench_multi_threaded: bool,
+    /// Benchmark comparison: rendering pipelined on a thread of its own, a frame behind the
+    /// main world, as Bevy comes (see `kds::window_plugins`).
+    #[arg(long, hide = true, requires = "bench_frames")]
+    pub bench_pipelined: bool,
 
     #[command(flatten)]
     pub device: pass_shared::device::DeviceArgs,

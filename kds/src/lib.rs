@@ -19,6 +19,7 @@ pub mod view;
 
 use std::path::PathBuf;
 
+use bevy::app::PluginGroupBuilder;
 use bevy::prelude::*;
 use bevy::winit::{UpdateMode, WinitSettings};
 use bevy_egui::EguiPlugin;
@@ -70,30 +71,20 @@ impl Plugin for AppPlugin {
             .kitchen_settings()
             .map(|s| s.station)
             .unwrap_or_default();
-        app.add_plugins((
-            DefaultPlugins.set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: window_title(&station),
-                    resolution: bevy::window::WindowResolution::new(window.0, window.1)
-                        .with_scale_factor_override(1.0),
-                    ..default()
-                }),
-                ..default()
-            }),
-            EguiPlugin::default(),
-        ))
-        .insert_resource(kitchen::Device(self.device.clone()))
-        .insert_resource(kitchen::Keys(keymap.clone()))
-        // Redraw on input or when woken, and at least once a second for the timers; never
-        // continuously (six screens share one small machine in the demo).
-        .insert_resource(if screenshot.is_some() || measured {
-            WinitSettings::game()
-        } else {
-            WinitSettings {
-                focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
-                unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
-            }
-        });
+        let plugins = window_plugins(app, window_title(&station), *window);
+        app.add_plugins((plugins, EguiPlugin::default()))
+            .insert_resource(kitchen::Device(self.device.clone()))
+            .insert_resource(kitchen::Keys(keymap.clone()))
+            // Redraw on input or when woken, and at least once a second for the timers; never
+            // continuously (six screens share one small machine in the demo).
+            .insert_resource(if screenshot.is_some() || measured {
+                WinitSettings::game()
+            } else {
+                WinitSettings {
+                    focused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+                    unfocused_mode: UpdateMode::reactive(std::time::Duration::from_millis(250)),
+                }
+            });
         if let Some(path) = screenshot {
             app.insert_resource(pass_shared::app::screenshot::ScreenshotRequest::new(
                 path.clone(),
@@ -113,6 +104,35 @@ impl Plugin for AppPlugin {
             settings_ui::plugin,
             pass_shared::app::screenshot::plugin,
         ));
+    }
+}
+
+/// Bevy's default plugins for a window of `size` pixels titled `title`, with rendering done
+/// on the main thread right after the main world's update instead of pipelined.
+///
+/// Pipelined rendering draws frame N on a thread of its own while the main world updates frame
+/// N + 1: more frames a second when both take long, one frame more between a bump and the
+/// screen showing it. A kitchen screen redraws at most a few times a second, so it has no use
+/// for the throughput; and on a small machine the render thread (and a software renderer's
+/// threads, which it sets rasterising) took the processors from under the main world's update.
+fn window_plugins(app: &App, title: String, size: (u32, u32)) -> PluginGroupBuilder {
+    let plugins = DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title,
+            resolution: bevy::window::WindowResolution::new(size.0, size.1)
+                .with_scale_factor_override(1.0),
+            ..default()
+        }),
+        ..default()
+    });
+    let measured_pipelined = app
+        .world()
+        .get_resource::<bench::Bench>()
+        .is_some_and(|b| b.pipelined);
+    if measured_pipelined {
+        plugins
+    } else {
+        plugins.disable::<bevy::render::pipelined_rendering::PipelinedRenderingPlugin>()
     }
 }
 
@@ -147,32 +167,22 @@ impl Plugin for EmptyWindowPlugin {
     }
 
     fn build(&self, app: &mut App) {
-        app.add_plugins((
-            DefaultPlugins.set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: "Pass — empty window".to_owned(),
-                    resolution: bevy::window::WindowResolution::new(1920, 1080)
-                        .with_scale_factor_override(1.0),
-                    ..default()
-                }),
-                ..default()
-            }),
-            EguiPlugin::default(),
-        ))
-        .insert_resource(WinitSettings::game())
-        .add_systems(Startup, |mut commands: Commands| {
-            // The same camera as the screen's (`view::spawn_camera`).
-            commands.spawn((Camera2d, Msaa::Off));
-        })
-        // An egui pass that draws nothing: egui's own cost is in the baseline, as it is in the
-        // screen (whose settings overlay is egui).
-        .add_systems(
-            bevy_egui::EguiPrimaryContextPass,
-            |mut contexts: bevy_egui::EguiContexts| -> Result {
-                contexts.ctx_mut()?;
-                Ok(())
-            },
-        );
+        let plugins = window_plugins(app, "Pass — empty window".to_owned(), (1920, 1080));
+        app.add_plugins((plugins, EguiPlugin::default()))
+            .insert_resource(WinitSettings::game())
+            .add_systems(Startup, |mut commands: Commands| {
+                // The same camera as the screen's (`view::spawn_camera`).
+                commands.spawn((Camera2d, Msaa::Off));
+            })
+            // An egui pass that draws nothing: egui's own cost is in the baseline, as it is in the
+            // screen (whose settings overlay is egui).
+            .add_systems(
+                bevy_egui::EguiPrimaryContextPass,
+                |mut contexts: bevy_egui::EguiContexts| -> Result {
+                    contexts.ctx_mut()?;
+                    Ok(())
+                },
+            );
     }
 }
 

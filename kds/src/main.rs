@@ -26,6 +26,7 @@ fn main() -> AppExit {
             started,
             empty: cli.bench_empty,
             multi_threaded: cli.bench_multi_threaded,
+            pipelined: cli.bench_pipelined,
         }),
         _ => None,
     };
