@@ -143,7 +143,8 @@ fn window_plugins(app: &App, title: String, size: (u32, u32)) -> PluginGroupBuil
 /// of them with a software renderer). Bevy's multi-threaded executor hands each system to a
 /// thread pool and waits for it: on two processors, most of a frame went in those hand-offs and
 /// in waiting for a processor (`cargo bench -p kds --bench frame` compares both in one run).
-/// Rendering keeps its own thread. Called once every plugin has added its systems.
+/// The render world's schedules are left as they come (rendering follows the update on the main
+/// thread, see [`window_plugins`]). Called once every plugin has added its systems.
 pub fn main_world_on_one_thread(app: &mut App) {
     let measured_multi = app
         .world()
