@@ -1165,19 +1165,15 @@ fn ctl(control: &std::path::Path, request: CtlRequest) -> anyhow::Result<ExitCod
     Ok(exit_code(&value))
 }
 
+/// How long `pass` waits for a device's answer (payments wait longer: [`PAY_ANSWER_TIMEOUT`]).
+const CONTROL_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Sends one request to a device's control socket and reads its answer.
 fn control_request(
     control: &std::path::Path,
     body: &serde_json::Value,
 ) -> anyhow::Result<serde_json::Value> {
-    use std::io::{BufRead, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(control)
-        .with_context(|| format!("no device answers on {}", control.display()))?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    writeln!(stream, "{body}")?;
-    let mut answer = String::new();
-    std::io::BufReader::new(&stream).read_line(&mut answer)?;
-    serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
+    control_request_waiting(control, body, CONTROL_ANSWER_TIMEOUT)
 }
 
 fn exit_code(answer: &serde_json::Value) -> ExitCode {
@@ -1981,20 +1977,14 @@ fn pay(control: &std::path::Path, request: PayRequest) -> anyhow::Result<ExitCod
     Ok(exit_code(&answer))
 }
 
-/// Sends one request to a device's control socket and waits up to `timeout` for its answer.
+/// Sends one request to a device's control socket and reads its answer, waiting up to `timeout`
+/// (one client for every verb and for the demo's rush: [`pass_shared::rush::request`]).
 fn control_request_waiting(
     control: &std::path::Path,
     body: &serde_json::Value,
     timeout: std::time::Duration,
 ) -> anyhow::Result<serde_json::Value> {
-    use std::io::{BufRead, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(control)
-        .with_context(|| format!("no device answers on {}", control.display()))?;
-    stream.set_read_timeout(Some(timeout))?;
-    writeln!(stream, "{body}")?;
-    let mut answer = String::new();
-    std::io::BufReader::new(&stream).read_line(&mut answer)?;
-    serde_json::from_str(answer.trim()).context("the device's answer is not JSON")
+    Ok(pass_shared::rush::request(control, body, timeout)?)
 }
 
 #[cfg(test)]
