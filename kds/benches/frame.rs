@@ -77,6 +77,22 @@ fn frames(v: &Value, key: &str) -> Vec<u64> {
     f
 }
 
+/// "median X ms p99 Y ms" of sorted frame times in microseconds.
+fn spread(sorted: &[u64]) -> String {
+    format!(
+        "median {:.2} ms p99 {:.2} ms",
+        percentile(sorted, 50),
+        percentile(sorted, 99)
+    )
+}
+
+/// Timer frames and page frames together, sorted: every frame of a run.
+fn every_frame(timers: &[u64], pages: &[u64]) -> Vec<u64> {
+    let mut all: Vec<u64> = timers.iter().chain(pages).copied().collect();
+    all.sort_unstable();
+    all
+}
+
 /// Of the frames at the p99 wall time or slower: how their time split between the main thread
 /// being on a processor and waiting for one; and the p99 of the on-processor time alone.
 fn slow_frames(v: &Value, frames_key: &str, sched_key: &str) -> String {
@@ -115,9 +131,8 @@ fn slow_frames(v: &Value, frames_key: &str, sched_key: &str) -> String {
         .collect();
     let waited = scheds.iter().filter(|s| s.1 >= 1_000).count();
     format!(
-        "on a processor median {:.2} ms p99 {:.2} ms; {waited} of {} frames waited ≥ 1 ms for a processor; slowest ms: {}",
-        percentile(&on_cpu, 50),
-        percentile(&on_cpu, 99),
+        "on a processor {}; {waited} of {} frames waited ≥ 1 ms for a processor; slowest ms: {}",
+        spread(&on_cpu),
         walls.len(),
         slow.join(", ")
     )
@@ -206,35 +221,25 @@ fn main() {
                 frames(&other, "frames_us"),
                 frames(&other, "page_frames_us"),
             );
-            let mut every: Vec<u64> = t.iter().chain(&tp).copied().collect();
-            every.sort_unstable();
             println!(
-                "run {run_no}: {what}: every frame median {:.2} ms p99 {:.2} ms; timers ticking median {:.2} ms p99 {:.2} ms; page turning median {:.2} ms p99 {:.2} ms",
-                percentile(&every, 50),
-                percentile(&every, 99),
-                percentile(&t, 50),
-                percentile(&t, 99),
-                percentile(&tp, 50),
-                percentile(&tp, 99),
+                "run {run_no}: {what}: every frame {}; timers ticking {}; page turning {}",
+                spread(&every_frame(&t, &tp)),
+                spread(&t),
+                spread(&tp),
             );
         }
-        let mut all: Vec<u64> = s.iter().chain(&p).copied().collect();
-        all.sort_unstable();
+        let all = every_frame(&s, &p);
         println!(
-            "run {run_no}: screen, every frame ({} frames, target p99 ≤ 4 ms): median {:.2} ms p99 {:.2} ms",
+            "run {run_no}: screen, every frame ({} frames, target p99 ≤ 4 ms): {}",
             all.len(),
-            percentile(&all, 50),
-            percentile(&all, 99),
+            spread(&all),
         );
         println!(
-            "run {run_no}: screen, timers ticking: median {:.2} ms p99 {:.2} ms; page turning ({} frames): median {:.2} ms p99 {:.2} ms | empty window median {:.2} ms p99 {:.2} ms | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
-            percentile(&s, 50),
-            percentile(&s, 99),
+            "run {run_no}: screen, timers ticking: {}; page turning ({} frames): {} | empty window {} | restored {} tickets in {:.0} ms | RSS screen {:.0} MiB, empty {:.0} MiB, difference {:.0} MiB",
+            spread(&s),
             p.len(),
-            percentile(&p, 50),
-            percentile(&p, 99),
-            percentile(&e, 50),
-            percentile(&e, 99),
+            spread(&p),
+            spread(&e),
             screen["tickets"],
             screen["restored_ms"].as_f64().unwrap_or(f64::NAN),
             rss(&screen),
